@@ -1,0 +1,72 @@
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
+
+from .models import Alternate, AuditEvent, OrgUnit, Profile, RoleAssignment
+
+User = get_user_model()
+
+
+@admin.register(OrgUnit)
+class OrgUnitAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "level", "parent", "path"]
+    list_filter = ["level"]
+    search_fields = ["code", "name"]
+    readonly_fields = ["path"]
+
+
+class ProfileInline(admin.StackedInline):
+    model = Profile
+    fk_name = "user"
+    can_delete = False
+    autocomplete_fields = ["unit", "line_manager"]
+
+
+class RoleInline(admin.TabularInline):
+    model = RoleAssignment
+    extra = 1
+    autocomplete_fields = ["unit"]
+
+
+class AlternateInline(admin.TabularInline):
+    model = Alternate
+    fk_name = "principal"
+    extra = 1
+    autocomplete_fields = ["alternate"]
+    verbose_name = "alternate used in this person's absence"
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class PersonAdmin(UserAdmin):
+    inlines = [ProfileInline, RoleInline, AlternateInline]
+
+
+@admin.register(RoleAssignment)
+class RoleAssignmentAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "unit"]
+    list_filter = ["role", "unit__level"]
+    search_fields = ["user__username", "unit__code"]
+    autocomplete_fields = ["user", "unit"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the audit trail is append-only and written by services alone."""
+
+    list_display = ["seq", "occurred_at", "actor_username", "action", "object_type", "object_id", "incident_ref"]
+    list_filter = ["action"]
+    search_fields = ["incident_ref", "actor_username", "object_id"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -1,0 +1,191 @@
+"""The audit trail: append events to a hash chain and verify it.
+
+Every service writes its audit event through ``audit_record`` inside its own transaction,
+so a change and its audit event are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from .models import AuditChainHead, AuditEvent
+
+GENESIS_HASH = "0" * 64
+
+
+def _canonical(value: Any) -> Any:
+    """What the database will give back for ``value``: JSON types only."""
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def event_hash(
+    *,
+    seq: int,
+    occurred_at: datetime,
+    actor_id: int | None,
+    actor_username: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    incident_ref: str,
+    before: Any,
+    after: Any,
+    prev_hash: str,
+) -> str:
+    payload = {
+        "seq": seq,
+        "occurred_at": occurred_at.astimezone(UTC).isoformat(),
+        "actor_id": actor_id,
+        "actor_username": actor_username,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "incident_ref": incident_ref,
+        "before": before,
+        "after": after,
+        "prev_hash": prev_hash,
+    }
+    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def audit_record(
+    *,
+    actor: User | AnonymousUser | None,
+    action: str,
+    object_type: str,
+    object_id: str | int = "",
+    incident_ref: str = "",
+    before: Any = None,
+    after: Any = None,
+    actor_username: str = "",
+) -> AuditEvent:
+    """Append one event to the chain. Call inside the transaction of the change it records."""
+    user = actor if actor is not None and actor.is_authenticated else None
+    actor_id = user.pk if user is not None else None
+    username = user.get_username() if user is not None else actor_username
+    before_c, after_c = _canonical(before), _canonical(after)
+    with transaction.atomic():
+        # The chain's lock: the head row, locked FOR UPDATE, so seq and prev_hash are taken
+        # in commit order. get_or_create covers a database that has no head row yet.
+        AuditChainHead.objects.get_or_create(id=1)
+        head = AuditChainHead.objects.select_for_update().get(id=1)
+        seq = head.seq + 1
+        occurred_at = timezone.now()
+        digest = event_hash(
+            seq=seq,
+            occurred_at=occurred_at,
+            actor_id=actor_id,
+            actor_username=username,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            incident_ref=incident_ref,
+            before=before_c,
+            after=after_c,
+            prev_hash=head.hash,
+        )
+        event = AuditEvent.objects.create(
+            seq=seq,
+            occurred_at=occurred_at,
+            actor_id=actor_id,
+            actor_username=username,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            incident_ref=incident_ref,
+            before=before_c,
+            after=after_c,
+            prev_hash=head.hash,
+            hash=digest,
+        )
+        head.seq, head.hash = seq, digest
+        head.save(update_fields=["seq", "hash"])
+    return event
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    events: int
+    first_bad: int | None
+    reason: str = ""
+
+
+def audit_verify(*, chunk_size: int = 5000) -> VerifyResult:
+    """Recompute every event's hash in sequence order; name the first event that fails.
+
+    Detects an edited field (hash mismatch), a deleted or inserted event (broken link or a
+    gap in the sequence) and a rewritten tail (the head no longer matches the last event).
+    """
+    prev_hash = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    events = AuditEvent.objects.order_by("seq").values_list(
+        "id",
+        "seq",
+        "occurred_at",
+        "actor_id",
+        "actor_username",
+        "action",
+        "object_type",
+        "object_id",
+        "incident_ref",
+        "before",
+        "after",
+        "prev_hash",
+        "hash",
+    )
+    for row in events.iterator(chunk_size=chunk_size):
+        (
+            pk,
+            seq,
+            occurred_at,
+            actor_id,
+            actor_username,
+            action,
+            object_type,
+            object_id,
+            incident_ref,
+            before,
+            after,
+            stored_prev,
+            stored_hash,
+        ) = row
+        count += 1
+        if seq != expected_seq:
+            return VerifyResult(False, count, pk, f"sequence gap: expected {expected_seq}, found {seq}")
+        if stored_prev != prev_hash:
+            return VerifyResult(False, count, pk, "link to the previous event is broken")
+        digest = event_hash(
+            seq=seq,
+            occurred_at=occurred_at,
+            actor_id=actor_id,
+            actor_username=actor_username,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            incident_ref=incident_ref,
+            before=before,
+            after=after,
+            prev_hash=stored_prev,
+        )
+        if digest != stored_hash:
+            return VerifyResult(False, count, pk, "event content does not match its hash")
+        prev_hash = stored_hash
+        expected_seq += 1
+    head = AuditChainHead.objects.filter(id=1).first()
+    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
+        return VerifyResult(False, count, None, "events after the last remaining one were removed")
+    return VerifyResult(True, count, None)

@@ -1,0 +1,16 @@
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from .selectors import roles_for_user
+
+
+def service(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    context: dict[str, Any] = {"protective_marking": settings.PROTECTIVE_MARKING}
+    if user is not None and user.is_authenticated:
+        profile = getattr(user, "profile", None)
+        context["current_unit"] = profile.unit if profile is not None else None
+        context["current_roles"] = roles_for_user(user)
+    return context

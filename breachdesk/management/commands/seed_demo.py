@@ -1,0 +1,90 @@
+"""A demo organisation: national level, a region, two areas each with two units, and one
+user per role (API.md "Demo organisation"). Idempotent."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from breachdesk.choices import Role, UnitLevel
+from breachdesk.models import OrgUnit
+from breachdesk.services import alternate_ensure, line_manager_set, org_unit_ensure, person_ensure, role_assign
+
+UNITS = [
+    # code, name, level, parent
+    ("NAT", "National Offender Management", UnitLevel.NATIONAL, None),
+    ("NE", "North East Region", UnitLevel.REGION, "NAT"),
+    ("NE-TYNE", "Tyne and Wear Probation Area", UnitLevel.AREA, "NE"),
+    ("NE-TYNE-NCL", "Newcastle Probation Office", UnitLevel.UNIT, "NE-TYNE"),
+    ("NE-TYNE-SUN", "Sunderland Probation Office", UnitLevel.UNIT, "NE-TYNE"),
+    ("NE-DUR", "Durham Probation Area", UnitLevel.AREA, "NE"),
+    ("NE-DUR-DUR", "Durham City Probation Office", UnitLevel.UNIT, "NE-DUR"),
+    ("NE-DUR-DAR", "Darlington Probation Office", UnitLevel.UNIT, "NE-DUR"),
+]
+
+# username, first, last, job title, home unit, [(role, unit)]
+PEOPLE: list[tuple[str, str, str, str, str, list[tuple[Role, str]]]] = [
+    ("reporter", "Rita", "Porter", "Probation Officer", "NE-TYNE-NCL", [(Role.REPORTER, "NE-TYNE-NCL")]),
+    ("manager", "Mo", "Anand", "Senior Probation Officer", "NE-TYNE-NCL", [(Role.LINE_MANAGER, "NE-TYNE-NCL")]),
+    ("isr", "Isla", "Reid", "Information Security Representative", "NE-TYNE", [(Role.ISR, "NE-TYNE")]),
+    ("isim", "Ian", "Sim", "Information Security Incident Manager", "NE-TYNE", [(Role.ISIM, "NE-TYNE")]),
+    ("chief", "Cath", "Oduya", "Chief Officer", "NE-TYNE", [(Role.CHIEF_OFFICER, "NE-TYNE")]),
+    ("scs", "Sam", "Clarke", "Director, North East", "NE", [(Role.SCS, "NE")]),
+    ("dpo", "Dee", "Patel", "Data Protection Officer", "NAT", [(Role.DPO, "NAT")]),
+    ("siro", "Simon", "Roe", "Senior Information Risk Owner", "NAT", [(Role.SIRO, "NAT")]),
+    ("press", "Priya", "Shah", "Press Officer", "NAT", [(Role.PRESS_OFFICE, "NAT")]),
+    ("reporter2", "Rob", "Twomey", "Case Administrator", "NE-DUR-DUR", [(Role.REPORTER, "NE-DUR-DUR")]),
+    ("manager2", "Meg", "Tait", "Senior Probation Officer", "NE-DUR-DUR", [(Role.LINE_MANAGER, "NE-DUR-DUR")]),
+]
+
+
+class Command(BaseCommand):
+    help = "Create (or complete) the demo organisation and one user per role."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        password = os.environ.get("DEMO_PASSWORD", "")
+        generated = not password
+        if generated:
+            password = secrets.token_urlsafe(12)
+        created_any = False
+        with transaction.atomic():
+            units: dict[str, OrgUnit] = {}
+            for code, name, level, parent in UNITS:
+                units[code] = org_unit_ensure(
+                    code=code, name=name, level=level, parent=units[parent] if parent else None
+                )
+            users: dict[str, User] = {}
+            from django.contrib.auth import get_user_model
+
+            existing = set(
+                get_user_model().objects.filter(username__in=[p[0] for p in PEOPLE]).values_list("username", flat=True)
+            )
+            for username, first, last, title, home, roles in PEOPLE:
+                created_any |= username not in existing
+                users[username] = person_ensure(
+                    username=username,
+                    email=f"{username}@example.org",
+                    first_name=first,
+                    last_name=last,
+                    unit=units[home],
+                    password=password,
+                    job_title=title,
+                )
+                for role, unit_code in roles:
+                    role_assign(user=users[username], role=role, unit=units[unit_code])
+            line_manager_set(user=users["reporter"], manager=users["manager"])
+            line_manager_set(user=users["reporter2"], manager=users["manager2"])
+            # PC02-6: in the line manager's absence, another manager.
+            alternate_ensure(principal=users["manager"], alternate=users["isr"], rank=1)
+            alternate_ensure(principal=users["manager2"], alternate=users["manager"], rank=1)
+        if generated and created_any:
+            self.stdout.write(f"Demo users created. Password for every demo user (shown once): {password}")
+        elif generated:
+            self.stdout.write("Demo organisation already present; passwords unchanged.")
+        else:
+            self.stdout.write("Demo organisation ready; password from DEMO_PASSWORD.")

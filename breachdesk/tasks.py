@@ -1,0 +1,13 @@
+from celery import shared_task
+from django.core.cache import cache
+from django.utils import timezone
+
+HEARTBEAT_CACHE_KEY = "breachdesk:beat-heartbeat"
+
+
+@shared_task
+def heartbeat_task() -> str:
+    """Record that beat and a worker are alive; read by the health check."""
+    now = timezone.now().isoformat()
+    cache.set(HEARTBEAT_CACHE_KEY, now, timeout=None)
+    return now

@@ -1,0 +1,49 @@
+"""Helpers for rendering Django forms with GOV.UK Frontend markup."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import forms, template
+from django.utils import timezone
+
+register = template.Library()
+
+
+@register.filter
+def error_anchor(field: forms.BoundField) -> str:
+    """Where an error summary link should land: the first input of a group."""
+    widget = field.field.widget
+    if isinstance(widget, forms.MultiWidget | forms.RadioSelect | forms.CheckboxSelectMultiple):
+        return f"{field.auto_id}_0"
+    return str(field.auto_id)
+
+
+@register.filter
+def is_checked(field: forms.BoundField, value: Any) -> bool:
+    current = field.value()
+    if isinstance(current, list | tuple):
+        return str(value) in {str(v) for v in current}
+    if isinstance(current, bool):
+        current = "true" if current else "false"
+    return str(current) == str(value)
+
+
+@register.filter
+def london(value: datetime | None) -> str:
+    """A time as people in the UK read it: '21 Nov 2026, 17:58 GMT'."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    return local.strftime("%-d %b %Y, %H:%M ") + (local.tzname() or "")
+
+
+@register.filter
+def describedby(field: forms.BoundField) -> str:
+    ids = []
+    if field.help_text:
+        ids.append(f"{field.auto_id}-hint")
+    if field.errors:
+        ids.append(f"{field.auto_id}-error")
+    return " ".join(ids)

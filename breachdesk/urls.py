@@ -1,0 +1,39 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.routers import DefaultRouter
+
+from incidents.api import IncidentViewSet
+
+from . import views
+from .api import AuditVerifyView, MeView, OrgUnitViewSet
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("incidents", IncidentViewSet, basename="incident")
+router.register("org-units", OrgUnitViewSet, basename="org-unit")
+
+api_v1 = [
+    path("auth/token/", ObtainAuthToken.as_view(), name="auth-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("me/", MeView.as_view(), name="me"),
+    path("audit/verify/", AuditVerifyView.as_view(), name="audit-verify"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="incidents:list", permanent=False)),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("incidents/", include("incidents.urls")),
+    path("health/live/", views.health_live, name="health-live"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"))),
+]
+
+handler404 = "breachdesk.views.page_not_found"
+handler500 = "breachdesk.views.server_error"

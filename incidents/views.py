@@ -1,0 +1,163 @@
+"""Browser views: parse, call one service or selector, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from breachdesk.choices import AUDIT_VERIFY_ROLES, UNIT_SCOPED_ROLES
+from breachdesk.models import OrgUnit
+from breachdesk.selectors import user_has_role
+from notifications.selectors import deadline_rows, escalation_preview
+
+from . import selectors, services
+from .choices import Category, DataCategory, Status, SubjectCategory
+from .forms import IncidentEditForm, IncidentReportForm, NoteForm
+from .models import Incident
+
+PAGE_SIZE = 25
+
+
+def _apply_errors(form: Any, error: ValidationError) -> None:
+    for field, messages_ in error.message_dict.items():
+        target = field if field in form.fields else None
+        for message in messages_:
+            form.add_error(target, message)
+
+
+@require_GET
+def incident_list(request: HttpRequest) -> HttpResponse:
+    filters = selectors.parse_filters(request.GET)
+    try:
+        before = int(request.GET["before"]) if request.GET.get("before") else None
+    except ValueError:
+        before = None
+    qs = selectors.incidents_filtered(selectors.incidents_for_user(request.user), filters)
+    incidents, next_cursor = selectors.incident_list_page(qs, before_id=before, page_size=PAGE_SIZE)
+    params = request.GET.copy()
+    next_url = None
+    if next_cursor is not None:
+        params["before"] = str(next_cursor)
+        next_url = f"?{params.urlencode()}"
+    now = timezone.now()
+    return render(
+        request,
+        "incidents/list.html",
+        {
+            "rows": [(i, deadline_rows(i.deadlines.all(), now=now)) for i in incidents],
+            "filters": filters,
+            "next_url": next_url,
+            "is_first_page": before is None,
+            "statuses": Status.choices,
+            "categories": Category.choices,
+            "units": OrgUnit.objects.order_by("path"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def incident_new(request: HttpRequest) -> HttpResponse:
+    profile = getattr(request.user, "profile", None)
+    initial = {"discovered_at": timezone.now(), "suspected": "true"}
+    if profile is not None:
+        initial["org_unit"] = profile.unit.code
+    form = IncidentReportForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            incident = services.incident_report(reporter=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            return redirect("incidents:confirmation", reference=incident.reference)
+    return render(request, "incidents/new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_GET
+def incident_confirmation(request: HttpRequest, reference: str) -> HttpResponse:
+    incident = selectors.incident_get_for_user(user=request.user, reference=reference)
+    now = timezone.now()
+    return render(
+        request,
+        "incidents/confirmation.html",
+        {
+            "incident": incident,
+            "deadlines": deadline_rows(incident.deadlines.all(), now=now),
+            "who_will_be_told": escalation_preview(incident),
+        },
+    )
+
+
+def _detail_context(request: HttpRequest, incident: Incident, note_form: NoteForm) -> dict[str, Any]:
+    can_see_audit = user_has_role(request.user, UNIT_SCOPED_ROLES | AUDIT_VERIFY_ROLES)
+    return {
+        "incident": incident,
+        "deadlines": deadline_rows(incident.deadlines.all(), now=timezone.now()),
+        "timeline": selectors.incident_timeline(incident),
+        "note_form": note_form,
+        "data_labels": ", ".join(DataCategory(c).label for c in incident.data_categories),
+        "subject_labels": ", ".join(SubjectCategory(c).label for c in incident.subject_categories),
+        "audit_events": selectors.incident_audit_events(incident) if can_see_audit else None,
+    }
+
+
+@require_GET
+def incident_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    incident = selectors.incident_get_for_user(user=request.user, reference=reference)
+    return render(request, "incidents/detail.html", _detail_context(request, incident, NoteForm()))
+
+
+@require_GET
+def incident_clocks(request: HttpRequest, reference: str) -> HttpResponse:
+    """The clocks alone, polled by htmx so time remaining stays current without a reload."""
+    incident = selectors.incident_get_for_user(user=request.user, reference=reference)
+    return render(
+        request,
+        "incidents/_clocks.html",
+        {
+            "incident": incident,
+            "deadlines": deadline_rows(incident.deadlines.all(), now=timezone.now()),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def incident_edit(request: HttpRequest, reference: str) -> HttpResponse:
+    incident = selectors.incident_get_for_user(user=request.user, reference=reference)
+    initial = {f: getattr(incident, f) for f in services.EDITABLE_FIELDS if f != "org_unit"}
+    initial["org_unit"] = incident.org_unit.code
+    initial["suspected"] = "true" if incident.suspected else "false"
+    form = IncidentEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        changes = {k: v for k, v in form.cleaned_data.items() if k in services.EDITABLE_FIELDS}
+        try:
+            services.incident_update(incident=incident, actor=request.user, changes=changes)  # type: ignore[arg-type]
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, "Incident details saved.")
+            return redirect("incidents:detail", reference=incident.reference)
+    return render(
+        request, "incidents/edit.html", {"incident": incident, "form": form}, status=400 if form.errors else 200
+    )
+
+
+@require_POST
+def incident_add_note(request: HttpRequest, reference: str) -> HttpResponse:
+    incident = selectors.incident_get_for_user(user=request.user, reference=reference)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.incident_add_note(incident=incident, author=request.user, body=form.cleaned_data["body"])  # type: ignore[arg-type]
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, "Note added.")
+            return redirect(reverse("incidents:detail", kwargs={"reference": reference}) + "#timeline")
+    return render(request, "incidents/detail.html", _detail_context(request, incident, form), status=400)

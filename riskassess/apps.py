@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RiskAssessConfig(AppConfig):
+    name = "riskassess"
+    verbose_name = "Risk assessment"
