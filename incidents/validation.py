@@ -44,9 +44,7 @@ COUNT_FIELDS = ("approx_subjects", "approx_records")
 MAX_COUNT = 2_000_000_000
 
 
-def incident_errors(
-    data: Mapping[str, Any], *, now: datetime, partial: bool = False
-) -> dict[str, list[str]]:
+def incident_errors(data: Mapping[str, Any], *, now: datetime, partial: bool = False) -> dict[str, list[str]]:
     """Every broken rule in ``data``. ``partial`` (an edit) checks only the fields given,
     plus the date pair when either date is given (the caller merges the stored value in)."""
     errors: dict[str, list[str]] = {}

@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-DEMO_PASSWORD = "demo-password-for-tests"  # noqa: S105
+DEMO_PASSWORD = "demo-password-for-tests"
 
 
 @pytest.fixture

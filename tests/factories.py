@@ -16,7 +16,7 @@ from incidents.models import Incident
 from incidents.services import incident_report
 
 
-class IncidentFactory(factory.Factory):
+class IncidentFactory(factory.Factory[Incident]):
     class Meta:
         model = Incident
 
@@ -26,7 +26,8 @@ class IncidentFactory(factory.Factory):
     discovered_at = factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=5))
 
     @classmethod
-    def _create(cls, model_class: type[Incident], *args: Any, reporter: User, org_unit: OrgUnit | None = None,
-                **kwargs: Any) -> Incident:
+    def _create(
+        cls, model_class: type[Incident], *args: Any, reporter: User, org_unit: OrgUnit | None = None, **kwargs: Any
+    ) -> Incident:
         unit = org_unit or reporter.profile.unit
         return incident_report(reporter=reporter, org_unit=unit, **kwargs)

@@ -1,0 +1,88 @@
+"""Who sees which incident, through the selector, the pages and the API alike."""
+
+import pytest
+from django.test import Client
+
+from breachdesk.models import OrgUnit
+from incidents.selectors import incidents_for_user
+from tests.conftest import DEMO_PASSWORD
+from tests.factories import IncidentFactory
+
+pytestmark = pytest.mark.django_db
+
+# user -> (sees the Tyne incident, sees the Durham incident)
+MATRIX = {
+    "reporter": (True, False),  # own only
+    "reporter2": (False, True),
+    "manager": (True, False),  # line manager at NE-TYNE-NCL
+    "manager2": (False, True),
+    "isr": (True, False),  # NE-TYNE area and below
+    "isim": (True, False),
+    "chief": (True, False),
+    "scs": (True, True),  # NE region and below
+    "dpo": (True, True),  # everything
+    "siro": (True, True),
+    "press": (False, False),  # told through escalation, not by browsing
+}
+
+
+@pytest.fixture
+def two_incidents(org):
+    tyne = IncidentFactory(reporter=org["reporter"], title="Tyne incident")
+    durham = IncidentFactory(reporter=org["reporter2"], title="Durham incident")
+    return tyne, durham
+
+
+@pytest.mark.parametrize(("username", "expected"), MATRIX.items())
+def test_selector_scope(org, two_incidents, username, expected):
+    tyne, durham = two_incidents
+    visible = set(incidents_for_user(org[username]).values_list("reference", flat=True))
+    assert (tyne.reference in visible, durham.reference in visible) == expected
+
+
+@pytest.mark.parametrize(("username", "expected"), MATRIX.items())
+def test_pages_answer_404_outside_scope(org, two_incidents, username, expected):
+    client = Client()
+    assert client.login(username=username, password=DEMO_PASSWORD)
+    for incident, allowed in zip(two_incidents, expected, strict=True):
+        for suffix in ("", "edit/", "clocks/", "reported/"):
+            response = client.get(f"/incidents/{incident.reference}/{suffix}")
+            assert response.status_code == (200 if allowed else 404), (username, suffix)
+        listed = client.get("/incidents/").content.decode()
+        assert (incident.reference in listed) == allowed
+
+
+@pytest.mark.parametrize(("username", "expected"), MATRIX.items())
+def test_api_answers_404_outside_scope(org, two_incidents, api_client_for, username, expected):
+    client = api_client_for(username)
+    listed = {row["reference"] for row in client.get("/api/v1/incidents/").json()["results"]}
+    for incident, allowed in zip(two_incidents, expected, strict=True):
+        assert client.get(f"/api/v1/incidents/{incident.reference}/").status_code == (200 if allowed else 404)
+        assert (incident.reference in listed) == allowed
+
+
+def test_unit_move_carries_scope_with_it(org):
+    # given an incident filed against a Durham unit by a Tyne reporter
+    incident = IncidentFactory(reporter=org["reporter"], org_unit=OrgUnit.objects.get(code="NE-DUR-DAR"))
+    # then Durham's manager does not see it (they manage NE-DUR-DUR only), but the reporter's own
+    # line manager and the Durham unit's managers above do
+    assert not incidents_for_user(org["manager2"]).filter(pk=incident.pk).exists()
+    assert incidents_for_user(org["manager"]).filter(pk=incident.pk).exists()
+    assert incidents_for_user(org["scs"]).filter(pk=incident.pk).exists()
+
+
+def test_anonymous_is_sent_to_login(org, two_incidents):
+    response = Client().get(f"/incidents/{two_incidents[0].reference}/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_edit_and_note_outside_scope_change_nothing(org, two_incidents):
+    tyne, _ = two_incidents
+    client = Client()
+    client.login(username="reporter2", password=DEMO_PASSWORD)
+    assert client.post(f"/incidents/{tyne.reference}/notes/", {"body": "sneaky"}).status_code == 404
+    assert client.post(f"/incidents/{tyne.reference}/edit/", {"title": "sneaky"}).status_code == 404
+    tyne.refresh_from_db()
+    assert tyne.title == "Tyne incident"
+    assert not tyne.timeline.filter(body="sneaky").exists()

@@ -1,0 +1,140 @@
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from breachdesk.audit import audit_verify
+from breachdesk.models import AuditEvent, OrgUnit
+from incidents.choices import Status, TimelineKind
+from incidents.models import Incident, TimelineEntry
+from incidents.services import incident_add_note, incident_report, incident_update
+from notifications.models import Deadline
+from tests.factories import IncidentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_report_starts_the_clocks_timeline_and_audit(org):
+    # given
+    discovered = timezone.now() - timedelta(minutes=10)
+
+    # when
+    incident = incident_report(
+        reporter=org["reporter"],
+        title="Memory stick lost",
+        description="Left on a train.",
+        category="device_lost_or_stolen",
+        discovered_at=discovered,
+        org_unit=OrgUnit.objects.get(code="NE-TYNE-NCL"),
+    )
+
+    # then
+    assert incident.reference.startswith(f"BD-{timezone.localtime().year}-")
+    assert incident.status == Status.REPORTED
+    assert incident.suspected is True
+    deadlines = {d.code: d for d in incident.deadlines.all()}
+    assert set(deadlines) == {"manager_informed", "national_informed", "investigation_started", "ico_notified"}
+    assert deadlines["manager_informed"].due_at == discovered + timedelta(hours=1)
+    assert deadlines["ico_notified"].due_at == discovered + timedelta(hours=72)
+    assert all(d.state == "pending" for d in deadlines.values())
+    assert incident.timeline.get().kind == TimelineKind.REPORTED
+    actions = list(AuditEvent.objects.filter(incident_ref=incident.reference).values_list("action", flat=True))
+    assert actions == ["incident.reported", "deadlines.started"]
+    assert audit_verify().ok
+
+
+def test_references_are_unique_and_sequential(org):
+    refs = [IncidentFactory(reporter=org["reporter"]).reference for _ in range(3)]
+    numbers = [int(r.rsplit("-", 1)[1]) for r in refs]
+    assert numbers == [numbers[0], numbers[0] + 1, numbers[0] + 2]
+
+
+def test_invalid_report_writes_nothing(org):
+    events_before = AuditEvent.objects.count()
+    with pytest.raises(ValidationError) as excinfo:
+        incident_report(
+            reporter=org["reporter"],
+            title="",
+            description="x",
+            category="not_a_category",
+            discovered_at=timezone.now() + timedelta(hours=1),
+            org_unit=OrgUnit.objects.get(code="NE-TYNE-NCL"),
+            approx_subjects=-5,
+        )
+    assert set(excinfo.value.message_dict) == {"title", "category", "discovered_at", "approx_subjects"}
+    assert Incident.objects.count() == 0
+    assert Deadline.objects.count() == 0
+    assert AuditEvent.objects.count() == events_before
+
+
+def test_update_records_who_changed_what_from_what(org):
+    incident = IncidentFactory(reporter=org["reporter"], title="Old title")
+
+    updated = incident_update(
+        incident=incident,
+        actor=org["manager"],
+        changes={"title": "New title", "approx_subjects": 1182, "location": "Reception"},
+    )
+
+    assert updated.title == "New title"
+    event = AuditEvent.objects.get(action="incident.updated", incident_ref=incident.reference)
+    assert event.actor == org["manager"]
+    assert event.before == {"title": "Old title", "approx_subjects": None, "location": ""}
+    assert event.after == {"title": "New title", "approx_subjects": 1182, "location": "Reception"}
+    entry = TimelineEntry.objects.get(incident=incident, kind=TimelineKind.UPDATED)
+    assert entry.actor == org["manager"]
+    assert audit_verify().ok
+
+
+def test_update_with_no_real_change_writes_nothing(org):
+    incident = IncidentFactory(reporter=org["reporter"], title="Same")
+    count = AuditEvent.objects.count()
+    incident_update(incident=incident, actor=org["reporter"], changes={"title": "Same"})
+    assert AuditEvent.objects.count() == count
+
+
+def test_update_rejects_occurred_after_stored_discovered_and_changes_nothing(org):
+    incident = IncidentFactory(reporter=org["reporter"], title="Keep me")
+    count = AuditEvent.objects.count()
+    with pytest.raises(ValidationError) as excinfo:
+        incident_update(
+            incident=incident,
+            actor=org["reporter"],
+            changes={"title": "Changed", "occurred_at": incident.discovered_at + timedelta(minutes=1)},
+        )
+    assert "occurred_at" in excinfo.value.message_dict
+    incident.refresh_from_db()
+    assert incident.title == "Keep me"
+    assert AuditEvent.objects.count() == count
+
+
+def test_update_refuses_fields_that_are_not_editable(org):
+    incident = IncidentFactory(reporter=org["reporter"])
+    with pytest.raises(ValidationError) as excinfo:
+        incident_update(incident=incident, actor=org["reporter"], changes={"status": "closed", "reference": "X"})
+    assert set(excinfo.value.message_dict) == {"status", "reference"}
+
+
+def test_moving_an_incident_to_another_unit_is_audited_by_code(org):
+    incident = IncidentFactory(reporter=org["reporter"])
+    incident_update(incident=incident, actor=org["isim"], changes={"org_unit": OrgUnit.objects.get(code="NE-TYNE-SUN")})
+    event = AuditEvent.objects.get(action="incident.updated", incident_ref=incident.reference)
+    assert event.before == {"org_unit": "NE-TYNE-NCL"}
+    assert event.after == {"org_unit": "NE-TYNE-SUN"}
+
+
+def test_note_is_kept_and_audited(org):
+    incident = IncidentFactory(reporter=org["reporter"])
+    entry = incident_add_note(incident=incident, author=org["manager"], body="  Phoned the ISR at 18:05.  ")
+    assert entry.body == "Phoned the ISR at 18:05."
+    event = AuditEvent.objects.get(action="incident.note_added")
+    assert event.after == {"body": "Phoned the ISR at 18:05."}
+
+
+@pytest.mark.parametrize("body", ["", "   ", "x" * 10_001])
+def test_bad_note_is_refused(org, body):
+    incident = IncidentFactory(reporter=org["reporter"])
+    with pytest.raises(ValidationError):
+        incident_add_note(incident=incident, author=org["reporter"], body=body)
+    assert not incident.timeline.filter(kind=TimelineKind.NOTE).exists()

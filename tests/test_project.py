@@ -1,0 +1,64 @@
+"""The project's own wiring: deployment files agree, production refuses unsafe settings."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def procfile() -> dict[str, str]:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line.strip())
+
+
+def test_compose_parses_and_runs_the_procfile_commands():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"postgres", "redis", "mail", "web", "worker", "beat"} <= set(services)
+    for name, command in procfile().items():
+        assert services[name]["command"] == command, name
+    assert services["web"]["environment"]["DJANGO_SETTINGS_MODULE"] == "breachdesk.settings.production"
+    assert "gunicorn" in services["web"]["command"]
+
+
+def run_production_check(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "PSEUDONYM_KEY", "DEBUG"}}
+    clean.update(DJANGO_SETTINGS_MODULE="breachdesk.settings.production", **env)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+GOOD = {"SECRET_KEY": "k" * 10 + "Zq8rT2vL9pWx" * 4, "PSEUDONYM_KEY": "p" * 8 + "a1B2c3D4e5F6g7H8i9J0k1L2"}
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "SECRET_KEY must be set"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY must be set"),
+        ({"SECRET_KEY": "dev-only-insecure-key-do-not-use-in-production-padding-padding"}, "SECRET_KEY must be set"),
+        ({**GOOD, "DEBUG": "1"}, "DEBUG must be off"),
+        ({"SECRET_KEY": GOOD["SECRET_KEY"]}, "PSEUDONYM_KEY must be set"),
+    ],
+)
+def test_production_refuses_to_start_unsafely(env, message):
+    result = run_production_check(**env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_production_deploy_check_is_clean():
+    result = run_production_check(**GOOD)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
