@@ -15,3 +15,12 @@ class DeadlineState(models.TextChoices):
     MISSED = "missed", "Missed"
     NOT_REQUIRED = "not_required", "Not required"
     CANCELLED = "cancelled", "Cancelled"
+
+
+SHORT_TITLES = {
+    DeadlineCode.MANAGER_INFORMED: "manager told",
+    DeadlineCode.NATIONAL_INFORMED: "national list told",
+    DeadlineCode.INVESTIGATION_STARTED: "investigation",
+    DeadlineCode.ICO_NOTIFIED: "ICO",
+    DeadlineCode.SUBJECTS_INFORMED: "people told",
+}

@@ -12,7 +12,7 @@ from breachdesk.choices import Role
 from breachdesk.models import RoleAssignment
 from incidents.models import Incident
 
-from .choices import DeadlineState
+from .choices import SHORT_TITLES, DeadlineCode, DeadlineState
 from .clocks import describe_remaining, rag
 from .models import Deadline
 
@@ -21,6 +21,7 @@ from .models import Deadline
 class DeadlineRow:
     code: str
     title: str
+    short_title: str
     due_at: datetime | None
     state: str
     state_label: str
@@ -43,6 +44,7 @@ def deadline_rows(deadlines: Iterable[Deadline], *, now: datetime) -> list[Deadl
             DeadlineRow(
                 code=d.code,
                 title=d.title,
+                short_title=SHORT_TITLES[DeadlineCode(d.code)],
                 due_at=d.due_at,
                 state=d.state,
                 state_label=DeadlineState(d.state).label,

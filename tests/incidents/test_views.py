@@ -202,8 +202,9 @@ def test_overdue_filter_finds_missed_clocks(org):
     siro.login(username="siro", password=DEMO_PASSWORD)
     late = IncidentFactory(reporter=org["reporter"], discovered_at=timezone.now() - timedelta(hours=2))
     IncidentFactory(reporter=org["reporter"])
-    rows = siro.get("/incidents/?overdue=true").context["rows"]
-    assert [i.reference for i, _ in rows] == [late.reference]
+    response = siro.get("/incidents/?overdue=true")
+    assert [i.reference for i, _ in response.context["rows"]] == [late.reference]
+    assert "Overdue: manager told" in response.content.decode()
 
 
 def test_list_page_query_count_does_not_grow(org, django_assert_max_num_queries):
