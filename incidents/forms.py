@@ -28,6 +28,11 @@ class DateTimeWidget(forms.MultiWidget):
     def __init__(self) -> None:
         super().__init__(widgets=[forms.TextInput(), forms.TextInput(), forms.TextInput(), forms.TextInput()])
 
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        context["widget"]["invalid"] = (attrs or {}).get("aria-invalid") == "true"
+        return context
+
     def decompress(self, value: Any) -> list[Any]:
         if isinstance(value, datetime):
             local = timezone.localtime(value)

@@ -88,6 +88,9 @@ def test_invalid_report_redisplays_with_message_and_writes_nothing(reporter_clie
     assert "There is a problem" in html
     assert message in html
     assert f'href="#id_{field}' in html  # the error summary links to the field
+    if field == "discovered_at":
+        assert 'govuk-input--error" id="id_discovered_at_0"' in html
+        assert 'aria-invalid="true"' in html
     assert Incident.objects.count() == 0
     assert AuditEvent.objects.count() == events
 
