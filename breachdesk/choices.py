@@ -22,6 +22,21 @@ class Role(models.TextChoices):
     SIRO = "siro", "Senior Information Risk Owner"
     PRESS_OFFICE = "press_office", "Press Office"
     LEGAL = "legal", "Legal adviser"
+    # The national list the Chief Officer informs within one hour (PC02-8). Roles, not names.
+    DIRECTOR_GENERAL = "director_general", "Director-General"
+    CHIEF_OPERATING_OFFICER = "chief_operating_officer", "Chief Operating Officer"
+    SECRETARY_OF_STATE_OFFICE = "secretary_of_state_office", "Secretary of State's office"
+    PERMANENT_SECRETARY_OFFICE = "permanent_secretary_office", "Permanent Secretary's office"
+    MINISTERS_OFFICE = "ministers_office", "Junior Ministers' offices and Special Advisers"
+    DIRECTOR_OFFENDER_MANAGEMENT = "director_offender_management", "Director of Offender Management / ROM"
+    INFORMATION_DIRECTOR = "information_director", "Information Director"
+    COMMUNICATIONS_DIRECTOR = "communications_director", "Director of Communications"
+    HEAD_OF_NEWS = "head_of_news", "Head of News"
+    CIO = "cio", "Chief Information Officer"
+    DIRECTOR_OF_PROBATION = "director_of_probation", "Director of Probation"
+    HEAD_OF_IT_SECURITY = "head_of_it_security", "Head of IT Security"
+    INFORMATION_SECURITY_TEAM = "information_security_team", "Information Security Team"
+    PRESS_NEWS_DESK = "press_news_desk", "Press Office News Desk (out-of-hours pager)"
 
 
 # Roles that see every incident in their unit and the units below it (DESIGN.md "Access").
@@ -39,3 +54,24 @@ UNIT_SCOPED_ROLES = frozenset(
 GLOBAL_ROLES = frozenset({Role.SIRO, Role.DPO})
 # Roles allowed to read the audit trail of the whole organisation.
 AUDIT_VERIFY_ROLES = frozenset({Role.SIRO, Role.DPO})
+
+# PC02-8: everyone the Chief Officer (or deputy) must inform within one hour. The local
+# security representative is the ISR nearest the incident.
+NATIONAL_LIST_ROLES: tuple[Role, ...] = (
+    Role.DIRECTOR_GENERAL,
+    Role.CHIEF_OPERATING_OFFICER,
+    Role.SECRETARY_OF_STATE_OFFICE,
+    Role.PERMANENT_SECRETARY_OFFICE,
+    Role.MINISTERS_OFFICE,
+    Role.DIRECTOR_OFFENDER_MANAGEMENT,
+    Role.INFORMATION_DIRECTOR,
+    Role.COMMUNICATIONS_DIRECTOR,
+    Role.HEAD_OF_NEWS,
+    Role.SIRO,
+    Role.CIO,
+    Role.DIRECTOR_OF_PROBATION,
+    Role.HEAD_OF_IT_SECURITY,
+    Role.INFORMATION_SECURITY_TEAM,
+    Role.ISR,
+    Role.PRESS_NEWS_DESK,
+)

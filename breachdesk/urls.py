@@ -7,6 +7,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
 from incidents.api import IncidentViewSet
+from notifications import views as notification_views
 
 from . import views
 from .api import AuditVerifyView, MeView, OrgUnitViewSet
@@ -30,6 +31,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("incidents/", include("incidents.urls")),
+    path("tasks/", notification_views.my_tasks, name="tasks"),
+    path("", include("notifications.urls")),
     path("health/live/", views.health_live, name="health-live"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),

@@ -14,21 +14,24 @@ from django.utils import timezone
 from breachdesk.models import AuditEvent, OrgUnit
 from breachdesk.selectors import scope_for_user
 from notifications.choices import DeadlineState
-from notifications.models import Deadline
+from notifications.models import Deadline, Notification
 
 from .models import Incident, TimelineEntry
 
 
 def incidents_for_user(user: User | AnonymousUser) -> QuerySet[Incident]:
     """Reporters see their own; unit-scoped roles see their units and every unit below;
-    the SIRO and DPO see all. Also a line manager sees what their own staff reported."""
+    the SIRO and DPO see all. A line manager also sees what their own staff reported, and
+    anyone notified about an incident sees that incident."""
     if not user.is_authenticated:
         return Incident.objects.none()
     scope = scope_for_user(user)
     qs = Incident.objects.all()
     if scope.sees_all:
         return qs
-    visible = Q(reporter=user) | Q(reporter__profile__line_manager=user)
+    # Whoever has been told about an incident may read it (PC02-8's national list included).
+    told = Notification.objects.filter(incident=OuterRef("pk"), recipient=user)
+    visible = Q(reporter=user) | Q(reporter__profile__line_manager=user) | Q(Exists(told))
     if scope.unit_paths:
         visible |= Q(org_unit__in=OrgUnit.objects.filter(scope.unit_filter()).values("id"))
     return qs.filter(visible)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from breachdesk.audit import audit_record
 from breachdesk.models import OrgUnit
-from notifications.services import deadlines_start_for_incident
+from notifications.services import deadlines_start_for_incident, escalation_start
 
 from .choices import Encryption, Status, TimelineKind
 from .models import Incident, ReferenceSequence, TimelineEntry
@@ -141,6 +141,7 @@ def incident_report(
             after={"reference": incident.reference, "status": incident.status, **_snapshot(incident, EDITABLE_FIELDS)},
         )
         deadlines_start_for_incident(incident=incident, actor=reporter)
+        escalation_start(incident=incident, actor=reporter)
     return incident
 
 
@@ -153,7 +154,7 @@ def incident_update(*, incident: Incident, actor: User, changes: dict[str, Any])
     if incident.status == Status.CLOSED:
         raise ValidationError({"__all__": ["A closed incident cannot be changed; re-open it first"]})
     with transaction.atomic():
-        locked = Incident.objects.select_for_update().select_related("org_unit").get(pk=incident.pk)
+        locked = Incident.objects.select_for_update(of=("self",)).select_related("org_unit").get(pk=incident.pk)
         merged = {f: getattr(locked, f) for f in ("discovered_at", "occurred_at")}
         merged.update(changes)
         errors = incident_errors(merged, now=timezone.now(), partial=True)

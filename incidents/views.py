@@ -12,10 +12,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from breachdesk.choices import AUDIT_VERIFY_ROLES, UNIT_SCOPED_ROLES
+from breachdesk.choices import AUDIT_VERIFY_ROLES, GLOBAL_ROLES, UNIT_SCOPED_ROLES
+from breachdesk.http import current_user
 from breachdesk.models import OrgUnit
 from breachdesk.selectors import user_has_role
-from notifications.selectors import deadline_rows, escalation_preview
+from notifications.forms import ChangeDueForm, IcoSubmissionForm, ReasonForm
+from notifications.selectors import (
+    approvals_for_incident,
+    deadline_rows,
+    escalation_preview,
+    ico_submissions_for_incident,
+    notifications_for_incident,
+)
+from notifications.services.deadlines import ICO_DECIDERS, ICO_RECORDERS
 
 from . import selectors, services
 from .choices import Category, DataCategory, Status, SubjectCategory
@@ -71,7 +80,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
     form = IncidentReportForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            incident = services.incident_report(reporter=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            incident = services.incident_report(reporter=current_user(request), **form.cleaned_data)
         except ValidationError as error:
             _apply_errors(form, error)
         else:
@@ -96,7 +105,17 @@ def incident_confirmation(request: HttpRequest, reference: str) -> HttpResponse:
 
 def _detail_context(request: HttpRequest, incident: Incident, note_form: NoteForm) -> dict[str, Any]:
     can_see_audit = user_has_role(request.user, UNIT_SCOPED_ROLES | AUDIT_VERIFY_ROLES)
+    managing = user_has_role(request.user, UNIT_SCOPED_ROLES | GLOBAL_ROLES)
     return {
+        "notifications": notifications_for_incident(incident),
+        "approvals": approvals_for_incident(incident),
+        "ico_submissions": ico_submissions_for_incident(incident),
+        "can_manage": managing,
+        "can_decide_ico": user_has_role(request.user, ICO_DECIDERS),
+        "can_record_ico": user_has_role(request.user, ICO_RECORDERS),
+        "ico_form": IcoSubmissionForm(),
+        "reason_form": ReasonForm(),
+        "change_due_form": ChangeDueForm(),
         "incident": incident,
         "deadlines": deadline_rows(incident.deadlines.all(), now=timezone.now()),
         "timeline": selectors.incident_timeline(incident),
@@ -137,7 +156,7 @@ def incident_edit(request: HttpRequest, reference: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         changes = {k: v for k, v in form.cleaned_data.items() if k in services.EDITABLE_FIELDS}
         try:
-            services.incident_update(incident=incident, actor=request.user, changes=changes)  # type: ignore[arg-type]
+            services.incident_update(incident=incident, actor=current_user(request), changes=changes)
         except ValidationError as error:
             _apply_errors(form, error)
         else:
@@ -154,7 +173,7 @@ def incident_add_note(request: HttpRequest, reference: str) -> HttpResponse:
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
-            services.incident_add_note(incident=incident, author=request.user, body=form.cleaned_data["body"])  # type: ignore[arg-type]
+            services.incident_add_note(incident=incident, author=current_user(request), body=form.cleaned_data["body"])
         except ValidationError as error:
             _apply_errors(form, error)
         else:

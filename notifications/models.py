@@ -1,10 +1,29 @@
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from incidents.models import Incident
 
-from .choices import DeadlineCode, DeadlineState
+from .choices import (
+    AckMethod,
+    ApprovalState,
+    Channel,
+    DeadlineCode,
+    DeadlineState,
+    EscalationState,
+    IcoSubmissionKind,
+    NotificationPurpose,
+    NotificationState,
+    OnTimeout,
+    StepTarget,
+    StepTrigger,
+    TimerKind,
+    TimerState,
+)
 
 
 class Deadline(models.Model):
@@ -17,6 +36,14 @@ class Deadline(models.Model):
     due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     state = models.CharField(max_length=16, choices=DeadlineState.choices, default=DeadlineState.PENDING)
     met_at = models.DateTimeField(null=True, blank=True)
+    # Why it is not required, why it was met late, why its due time was changed.
+    reason = models.TextField(blank=True, default="", db_default="")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    missed_at = models.DateTimeField(null=True, blank=True)
+    # Who was told that the clock was missed (usernames), shown with the clock.
+    missed_told = models.JSONField(default=list, blank=True, db_default=[])
 
     class Meta:
         ordering = ["incident", "id"]
@@ -37,3 +64,202 @@ class Deadline(models.Model):
     @property
     def title(self) -> str:
         return DeadlineCode(self.code).label
+
+
+class EscalationPolicy(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "escalation policies"
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_policy"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EscalationStep(models.Model):
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=200)
+    targets = models.JSONField(help_text='List of step targets, e.g. ["isr", "isim", "chief_officer"].')
+    trigger = models.CharField(max_length=32, choices=StepTrigger.choices)
+    due_offset = models.DurationField(help_text="How long after the trigger the step must be done.")
+    ack_required = models.BooleanField(default=True)
+    ack_timeout = models.DurationField(help_text="How long to wait for a receipt before acting on it.")
+    on_timeout = models.CharField(max_length=16, choices=OnTimeout.choices, default=OnTimeout.ALTERNATE)
+    reminder_interval = models.DurationField(null=True, blank=True)
+    max_reminders = models.PositiveSmallIntegerField(default=0)
+    approver_target = models.CharField(
+        max_length=32,
+        choices=StepTarget.choices,
+        blank=True,
+        help_text="If set, this role must release the step (or record why it is not needed).",
+    )
+    meets_deadline = models.CharField(
+        max_length=32,
+        choices=DeadlineCode.choices,
+        blank=True,
+        help_text="The clock met when every recipient of this step has confirmed receipt.",
+    )
+    starts_deadline = models.CharField(
+        max_length=32,
+        choices=DeadlineCode.choices,
+        blank=True,
+        help_text="The clock started when the Chief Officer (or deputy) of this step confirms receipt.",
+    )
+
+    class Meta:
+        ordering = ["policy", "order"]
+        constraints = [models.UniqueConstraint(fields=["policy", "order"], name="step_order_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.policy}: {self.order}. {self.name}"
+
+
+class Escalation(models.Model):
+    """A running escalation. ``snapshot`` freezes the policy's steps at the start, so editing
+    the policy never changes an escalation already under way (Grafana OnCall)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="escalations")
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.PROTECT, related_name="+")
+    snapshot = models.JSONField()
+    state = models.CharField(max_length=16, choices=EscalationState.choices, default=EscalationState.RUNNING)
+    current_step = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident"], condition=Q(state="running"), name="one_running_escalation_per_incident"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} escalation ({self.state})"
+
+
+class Notification(models.Model):
+    """One recipient of one escalation step, or an alert about a clock (no escalation)."""
+
+    escalation = models.ForeignKey(
+        Escalation, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"
+    )
+    purpose = models.CharField(
+        max_length=32, choices=NotificationPurpose.choices, default=NotificationPurpose.ESCALATION
+    )
+    ack_required = models.BooleanField(default=True)
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="notifications")
+    step = models.PositiveSmallIntegerField()
+    role = models.CharField(max_length=64)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications")
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
+    state = models.CharField(max_length=16, choices=NotificationState.choices, default=NotificationState.SCHEDULED)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True, help_text="Receipt expected by.")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ack_method = models.CharField(max_length=16, choices=AckMethod.choices, blank=True)
+    ack_note = models.TextField(blank=True)
+    ack_from = models.CharField(max_length=200, blank=True, help_text="Address and browser the receipt came from.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
+    phone_prompted = models.BooleanField(default=False)
+    # Single use: the signed link carries this nonce; acknowledging clears it.
+    link_nonce = models.CharField(max_length=64, blank=True)
+    escalated_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    replaces = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["incident", "step", "id"]
+        indexes = [
+            models.Index(fields=["recipient", "state"], name="notification_recipient_state"),
+            models.Index(fields=["incident", "id"], name="notification_incident"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state=NotificationState.ACKNOWLEDGED) | Q(acknowledged_at__isnull=False),
+                name="notification_ack_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} step {self.step} -> {self.recipient_id} ({self.state})"
+
+
+class Approval(models.Model):
+    """A step an approver must release (PC02-8: the Chief decides whether to escalate)."""
+
+    escalation = models.ForeignKey(Escalation, on_delete=models.PROTECT, related_name="approvals")
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="approvals")
+    step = models.PositiveSmallIntegerField()
+    approver_role = models.CharField(max_length=64)
+    approvers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="approvals_to_decide")
+    proposed = models.JSONField(help_text="The prepared recipients: [{role, user_id, name}].")
+    state = models.CharField(max_length=16, choices=ApprovalState.choices, default=ApprovalState.PENDING)
+    created_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["escalation", "step"], name="one_approval_per_step"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} step {self.step} approval ({self.state})"
+
+
+class Timer(models.Model):
+    """Something that must happen at ``due_at``. The sweep claims due rows with
+    SELECT ... FOR UPDATE SKIP LOCKED; the ETA task carries ``token`` and does nothing if
+    the row has fired, been cancelled or been re-armed since (DESIGN.md)."""
+
+    kind = models.CharField(max_length=32, choices=TimerKind.choices)
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="+")
+    notification = models.ForeignKey(Notification, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    deadline = models.ForeignKey(Deadline, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    due_at = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=TimerState.choices, default=TimerState.PENDING)
+    token = models.UUIDField(default=uuid.uuid4)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    fired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["due_at"], condition=Q(state="pending"), name="timer_pending_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.due_at:%Y-%m-%d %H:%M:%S} ({self.state})"
+
+
+class IcoSubmission(models.Model):
+    """A notification to the ICO, initial or follow-up (UK GDPR Art 33(4): in phases)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="ico_submissions")
+    kind = models.CharField(max_length=16, choices=IcoSubmissionKind.choices)
+    submitted_at = models.DateTimeField()
+    case_reference = models.CharField(max_length=64, blank=True)
+    summary = models.TextField(help_text="What was sent.")
+    late_reason = models.TextField(blank=True, help_text="Why it was later than 72 hours (Art 33(1)).")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["incident", "submitted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} ICO {self.kind} {self.submitted_at:%Y-%m-%d}"

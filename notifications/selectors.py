@@ -1,20 +1,23 @@
-"""Reads for clocks and who will be told."""
+"""Reads for clocks, notifications, approvals and each person's tasks."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
 
-from breachdesk.choices import Role
-from breachdesk.models import RoleAssignment
+from breachdesk.choices import GLOBAL_ROLES, UNIT_SCOPED_ROLES
+from breachdesk.selectors import user_has_role
 from incidents.models import Incident
+from incidents.selectors import incidents_for_user
 
-from .choices import SHORT_TITLES, DeadlineCode, DeadlineState
+from .choices import SHORT_TITLES, ApprovalState, DeadlineCode, DeadlineState, NotificationState
 from .clocks import describe_remaining, rag
-from .models import Deadline
+from .models import Approval, Deadline, EscalationPolicy, IcoSubmission, Notification
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ class DeadlineRow:
     met_at: datetime | None
     rag: str
     remaining: str
+    reason: str
+    missed_told: list[str]
 
 
 def deadline_rows(deadlines: Iterable[Deadline], *, now: datetime) -> list[DeadlineRow]:
@@ -51,6 +56,8 @@ def deadline_rows(deadlines: Iterable[Deadline], *, now: datetime) -> list[Deadl
                 met_at=d.met_at,
                 rag=colour,
                 remaining=remaining,
+                reason=d.reason,
+                missed_told=list(d.missed_told or []),
             )
         )
     return rows
@@ -60,34 +67,120 @@ def deadline_rows(deadlines: Iterable[Deadline], *, now: datetime) -> list[Deadl
 class Recipient:
     role: str
     names: list[str]
+    when: str = ""
+
+
+WHEN = {
+    "reported": "Now",
+    "previous_acknowledged": "When the step before confirms",
+    "approval_given": "When the Chief Officer approves",
+}
 
 
 def escalation_preview(incident: Incident) -> list[Recipient]:
-    """Who is told first (PC02-6): the reporter's line manager, then the unit's ISR. The
-    full chain, with acknowledgements and timers, is the escalation policy's job."""
-    User = get_user_model()
+    """Who is told and when, step by step (PC02-6, PC02-8): those already notified, then
+    whom the following steps will reach."""
+    from .recipients import resolve_step
+
+    escalation = incident.escalations.order_by("-id").first()
+    if escalation is None:
+        return []
+    told: dict[int, list[Notification]] = {}
+    for n in incident.notifications.filter(escalation=escalation).select_related("recipient").order_by("id"):
+        told.setdefault(n.step, []).append(n)
     out: list[Recipient] = []
-    manager = None
-    profile = getattr(incident.reporter, "profile", None)
-    if profile is not None and profile.line_manager_id:
-        manager = User.objects.filter(pk=profile.line_manager_id).first()
-    out.append(
-        Recipient(Role.LINE_MANAGER.label, [manager.get_full_name() or manager.get_username()] if manager else [])
-    )
-    ancestors = list(_ancestor_paths(incident.org_unit.path))
-    for role in (Role.ISR, Role.ISIM, Role.CHIEF_OFFICER):
-        holders = (
-            RoleAssignment.objects.filter(role=role, unit__path__in=ancestors)
-            .select_related("user", "unit")
-            .order_by("-unit__path")
-        )
-        names = []
-        for a in holders:
-            names.append(a.user.get_full_name() or a.user.get_username())
-        out.append(Recipient(Role(role).label, names[:3]))
+    for step in escalation.snapshot:
+        when = WHEN.get(step["trigger"], "")
+        if step["order"] in told:
+            for n in told[step["order"]]:
+                out.append(Recipient(n.role, [n.recipient.get_full_name() or n.recipient.get_username()], when))
+            continue
+        people, unresolved = resolve_step(targets=step["targets"], incident=incident)
+        if len(people) > 5:
+            out.append(Recipient(step["name"], [f"{len(people)} people"], when))
+            continue
+        for user, roles in people.values():
+            out.append(Recipient(", ".join(roles), [user.get_full_name() or user.get_username()], when))
+        out += [Recipient(role, [], when) for role in unresolved]
     return out
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    parts = [p for p in path.split("/") if p]
-    return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+def notifications_for_incident(incident: Incident) -> QuerySet[Notification]:
+    return incident.notifications.select_related("recipient", "acknowledged_by").order_by("step", "id")
+
+
+def approvals_for_incident(incident: Incident) -> QuerySet[Approval]:
+    return incident.approvals.select_related("decided_by").prefetch_related("approvers").order_by("step")
+
+
+def ico_submissions_for_incident(incident: Incident) -> QuerySet[IcoSubmission]:
+    return incident.ico_submissions.select_related("recorded_by").order_by("submitted_at", "id")
+
+
+@dataclass
+class Tasks:
+    to_acknowledge: list[Notification]
+    approvals: list[Approval]
+    phone_prompts: list[Notification]
+    escalated: list[Notification]
+    missed: list[Deadline]
+
+    @property
+    def count(self) -> int:
+        return (
+            len(self.to_acknowledge)
+            + len(self.approvals)
+            + len(self.phone_prompts)
+            + len(self.escalated)
+            + len(self.missed)
+        )
+
+
+def tasks_for_user(user: User | AnonymousUser) -> Tasks:
+    """What the signed-in person must do, most urgent first."""
+    if not user.is_authenticated:
+        return Tasks([], [], [], [], [])
+    open_states = [NotificationState.SCHEDULED, NotificationState.SENT]
+    far = timezone.now() + timedelta(days=3650)
+    to_ack = sorted(
+        Notification.objects.filter(recipient=user, ack_required=True, state__in=open_states).select_related(
+            "incident__org_unit"
+        ),
+        key=lambda n: n.due_at or far,
+    )
+    approvals = list(
+        Approval.objects.filter(approvers=user, state=ApprovalState.PENDING)
+        .select_related("incident__org_unit")
+        .order_by("created_at")
+    )
+    decided = Approval.objects.filter(escalation=OuterRef("escalation"), step=OuterRef("step"), decided_by=user)
+    phone = list(
+        Notification.objects.filter(phone_prompted=True, state=NotificationState.SENT)
+        .filter(Exists(decided))
+        .select_related("incident", "recipient")
+        .order_by("due_at")
+    )
+    escalated: list[Notification] = []
+    missed: list[Deadline] = []
+    if user_has_role(user, GLOBAL_ROLES | UNIT_SCOPED_ROLES):
+        visible = incidents_for_user(user).values("id")
+        since = timezone.now() - timedelta(days=14)
+        escalated = list(
+            Notification.objects.filter(incident__in=visible, state=NotificationState.ESCALATED, created_at__gte=since)
+            .select_related("incident", "recipient", "escalated_to__recipient")
+            .order_by("-created_at")[:50]
+        )
+        missed = list(
+            Deadline.objects.filter(incident__in=visible, state=DeadlineState.MISSED, met_at__isnull=True)
+            .select_related("incident")
+            .order_by("due_at")[:50]
+        )
+    return Tasks(to_ack, approvals, phone, escalated, missed)
+
+
+def default_policy() -> EscalationPolicy | None:
+    return EscalationPolicy.objects.filter(is_default=True).prefetch_related("steps").first()
+
+
+def policies() -> QuerySet[EscalationPolicy]:
+    return EscalationPolicy.objects.prefetch_related("steps").order_by("-is_default", "name")

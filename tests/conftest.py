@@ -58,3 +58,60 @@ requires_postgres = pytest.mark.skipif(
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+class Mailbox:
+    """Messages received by a real SMTP server (aiosmtpd) on localhost."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.messages: list[Any] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        from email import message_from_bytes, policy
+
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self.lock:
+            self.messages.append(message)
+        return "250 OK"
+
+    def to(self, address: str) -> list[Any]:
+        with self.lock:
+            return [m for m in self.messages if address in str(m["To"])]
+
+    def ack_links(self, address: str) -> list[str]:
+        import re
+
+        links = []
+        for message in self.to(address):
+            body = message.get_body(preferencelist=("plain",)).get_content()
+            links += re.findall(r"https?://[^/\s]+(/ack/[^\s]+/)", body)
+        return links
+
+
+@pytest.fixture
+def mailbox(settings: Any) -> Any:
+    """A real SMTP server on a free localhost port, and Django pointed at it."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
+    box.port = port  # type: ignore[attr-defined]
+    box.controller = controller  # type: ignore[attr-defined]
+    yield box
+    controller.stop()

@@ -180,3 +180,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Timers and notifications (notifications/services/timers.py).
+TIMER_SWEEP_SECONDS = env.float("TIMER_SWEEP_SECONDS", default=2.0)
+TIMER_ETA_HORIZON_SECONDS = env.int("TIMER_ETA_HORIZON_SECONDS", default=3600)
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
+NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=30)
+ACK_LINK_MAX_AGE_HOURS = env.int("ACK_LINK_MAX_AGE_HOURS", default=7 * 24)
+# Reminders to the DPO and SIRO while the ICO clock runs (hours after awareness).
+ICO_REMINDER_HOURS = [int(h) for h in env.list("ICO_REMINDER_HOURS", default=["24", "48", "66"])]
+# UK GDPR Art 34 says "without undue delay"; this is the clock BreachDesk holds people to.
+SUBJECTS_INFORMED_WITHIN_HOURS = env.int("SUBJECTS_INFORMED_WITHIN_HOURS", default=72)

@@ -3,7 +3,9 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 
 from breachdesk.audit import audit_verify
+from breachdesk.choices import NATIONAL_LIST_ROLES
 from breachdesk.models import OrgUnit, RoleAssignment
+from notifications.models import EscalationPolicy
 from tests.conftest import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +21,10 @@ def test_seed_demo_builds_the_organisation_of_the_api_contract(org):
     assert levels.count("unit") == 4
     for area in OrgUnit.objects.filter(level="area"):
         assert area.children.filter(level="unit").count() == 2
-    assert set(User.objects.values_list("username", flat=True)) == USERNAMES
+    assert set(User.objects.values_list("username", flat=True)) >= USERNAMES
+    for role in NATIONAL_LIST_ROLES:  # PC02-8: someone holds every role of the national list
+        assert RoleAssignment.objects.filter(role=role).exists(), role
+    assert EscalationPolicy.objects.get(is_default=True).steps.count() == 3
     for user in User.objects.all():
         assert user.email == f"{user.username}@example.org"
         assert user.check_password(DEMO_PASSWORD)

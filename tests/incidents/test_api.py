@@ -224,7 +224,12 @@ def test_list_query_count_does_not_grow(org, api_client_for, django_assert_max_n
 def test_incident_audit_endpoint(org, api_client_for):
     incident = IncidentFactory(reporter=org["reporter"])
     events = api_client_for("manager").get(f"/api/v1/incidents/{incident.reference}/audit/").json()
-    assert [e["action"] for e in events] == ["incident.reported", "deadlines.started"]
+    assert [e["action"] for e in events] == [
+        "incident.reported",
+        "deadlines.started",
+        "escalation.started",
+        "escalation.step_started",
+    ]
     assert events[0]["actor"] == "reporter"
     assert events[1]["prev_hash"] == events[0]["hash"]
     assert api_client_for("reporter").get(f"/api/v1/incidents/{incident.reference}/audit/").status_code == 403

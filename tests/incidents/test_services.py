@@ -40,7 +40,7 @@ def test_report_starts_the_clocks_timeline_and_audit(org):
     assert all(d.state == "pending" for d in deadlines.values())
     assert incident.timeline.get().kind == TimelineKind.REPORTED
     actions = list(AuditEvent.objects.filter(incident_ref=incident.reference).values_list("action", flat=True))
-    assert actions == ["incident.reported", "deadlines.started"]
+    assert actions == ["incident.reported", "deadlines.started", "escalation.started", "escalation.step_started"]
     assert audit_verify().ok
 
 

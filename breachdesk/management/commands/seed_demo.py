@@ -14,6 +14,8 @@ from django.db import transaction
 from breachdesk.choices import Role, UnitLevel
 from breachdesk.models import OrgUnit
 from breachdesk.services import alternate_ensure, line_manager_set, org_unit_ensure, person_ensure, role_assign
+from notifications.models import EscalationPolicy, EscalationStep
+from notifications.policy import install_policy
 
 UNITS = [
     # code, name, level, parent
@@ -41,6 +43,26 @@ PEOPLE: list[tuple[str, str, str, str, str, list[tuple[Role, str]]]] = [
     ("reporter2", "Rob", "Twomey", "Case Administrator", "NE-DUR-DUR", [(Role.REPORTER, "NE-DUR-DUR")]),
     ("manager2", "Meg", "Tait", "Senior Probation Officer", "NE-DUR-DUR", [(Role.LINE_MANAGER, "NE-DUR-DUR")]),
 ]
+# One holder for each role of the PC02-8 national list not held above (the SIRO and the
+# local ISR are already there), so an escalation in the demo reaches real inboxes.
+NATIONAL: list[tuple[str, Role]] = [
+    ("director-general", Role.DIRECTOR_GENERAL),
+    ("coo", Role.CHIEF_OPERATING_OFFICER),
+    ("sos-office", Role.SECRETARY_OF_STATE_OFFICE),
+    ("permsec-office", Role.PERMANENT_SECRETARY_OFFICE),
+    ("ministers-office", Role.MINISTERS_OFFICE),
+    ("dom", Role.DIRECTOR_OFFENDER_MANAGEMENT),
+    ("info-director", Role.INFORMATION_DIRECTOR),
+    ("comms-director", Role.COMMUNICATIONS_DIRECTOR),
+    ("head-of-news", Role.HEAD_OF_NEWS),
+    ("cio", Role.CIO),
+    ("director-probation", Role.DIRECTOR_OF_PROBATION),
+    ("head-it-security", Role.HEAD_OF_IT_SECURITY),
+    ("infosec-team", Role.INFORMATION_SECURITY_TEAM),
+    ("news-desk", Role.PRESS_NEWS_DESK),
+]
+for _username, _role in NATIONAL:
+    PEOPLE.append((_username, _role.label.split(" ")[0], "(national list)", _role.label, "NAT", [(_role, "NAT")]))
 
 
 class Command(BaseCommand):
@@ -82,6 +104,8 @@ class Command(BaseCommand):
             # PC02-6: in the line manager's absence, another manager.
             alternate_ensure(principal=users["manager"], alternate=users["isr"], rank=1)
             alternate_ensure(principal=users["manager2"], alternate=users["manager"], rank=1)
+            alternate_ensure(principal=users["chief"], alternate=users["scs"], rank=1)
+            install_policy(EscalationPolicy, EscalationStep)
         if generated and created_any:
             self.stdout.write(f"Demo users created. Password for every demo user (shown once): {password}")
         elif generated:

@@ -1,0 +1,234 @@
+"""Email delivery of notifications, with signed single-use acknowledgement links.
+
+The email says as little as it can: reference, kind of loss, unit and times, never the
+description or anyone's personal data. A send that fails is retried with backoff and never
+counts as informed; after the last attempt the recipient is treated as unconfirmed."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from breachdesk.audit import audit_record
+
+from ..choices import NotificationPurpose, NotificationState, TimerKind
+from ..models import Notification, Timer
+from .timers import _id, timer_arm
+
+logger = logging.getLogger(__name__)
+
+ACK_SALT = "breachdesk.notification-ack"
+SUBJECTS = {
+    NotificationPurpose.ESCALATION: "{ref}: loss of personal data reported. Confirm you have received this",
+    NotificationPurpose.DEADLINE_REMINDER: "{ref}: the 72-hour ICO clock is running",
+    NotificationPurpose.DEADLINE_MISSED: "{ref}: a deadline has been missed",
+    NotificationPurpose.DELIVERY_FAILED: "{ref}: a notification could not be delivered",
+}
+
+
+class LinkError(Exception):
+    """The link is not valid: tampered, expired, or already used."""
+
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+def ack_token(notification: Notification) -> str:
+    return signing.dumps({"n": notification.pk, "k": notification.link_nonce}, salt=ACK_SALT, compress=True)
+
+
+def ack_url(notification: Notification) -> str:
+    return settings.SERVICE_BASE_URL.rstrip("/") + reverse("notifications:ack-link", args=[ack_token(notification)])
+
+
+def ack_token_read(token: str) -> tuple[int, str]:
+    """(notification id, nonce) from a link, or LinkError."""
+    try:
+        data = signing.loads(token, salt=ACK_SALT, max_age=timedelta(hours=settings.ACK_LINK_MAX_AGE_HOURS))
+    except signing.SignatureExpired:
+        raise LinkError("This link has expired.", expired=True) from None
+    except signing.BadSignature:
+        raise LinkError("This link is not valid.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("n"), int) or not isinstance(data.get("k"), str):
+        raise LinkError("This link is not valid.")
+    return data["n"], data["k"]
+
+
+def build_message(notification: Notification, *, reminder: bool = False) -> EmailMultiAlternatives:
+    incident = notification.incident
+    context: dict[str, Any] = {
+        "n": notification,
+        "incident": incident,
+        "reminder": reminder,
+        "marking": settings.PROTECTIVE_MARKING,
+        "incident_url": settings.SERVICE_BASE_URL.rstrip("/") + reverse("incidents:detail", args=[incident.reference]),
+        "ack_url": ack_url(notification) if notification.ack_required else "",
+        "step_name": _step_name(notification),
+    }
+    subject = SUBJECTS[NotificationPurpose(notification.purpose)].format(ref=incident.reference)
+    if reminder:
+        subject = "Reminder: " + subject
+    message = EmailMultiAlternatives(
+        subject=f"[{settings.PROTECTIVE_MARKING}] {subject}",
+        body=render_to_string("notifications/email/notification.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notification.recipient.email],
+        headers={"X-BreachDesk-Notification": str(notification.pk), "X-BreachDesk-Incident": incident.reference},
+    )
+    message.attach_alternative(render_to_string("notifications/email/notification.html", context), "text/html")
+    return message
+
+
+def _step_name(notification: Notification) -> str:
+    if notification.escalation is None:
+        return ""
+    from .escalations import step_of
+
+    step = step_of(notification.escalation, notification.step)
+    return step["name"] if step else ""
+
+
+def on_send_timer(timer: Timer) -> None:
+    notification_send(notification_id=timer.notification_id)
+
+
+def notification_send(*, notification_id: int | None) -> bool:
+    """Send one notification if it is still waiting to go. The row lock makes a duplicated
+    wake-up a no-op: one email per notification."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(of=("self",))
+            .select_related("incident__org_unit", "recipient", "escalation")
+            .get(pk=_id(notification_id))
+        )
+        if notification.state != NotificationState.SCHEDULED:
+            return False
+        notification.attempts += 1
+        try:
+            if not notification.recipient.email:
+                raise ValueError("recipient has no email address")
+            build_message(notification).send()
+        except Exception as exc:
+            _send_failed(notification, exc)
+            return False
+        now = timezone.now()
+        notification.state = NotificationState.SENT
+        notification.sent_at = now
+        notification.last_error = ""
+        step = _step(notification)
+        if notification.ack_required and step is not None:
+            notification.due_at = now + timedelta(seconds=step["ack_timeout_s"])
+            timer_arm(
+                kind=TimerKind.NOTIFICATION_TIMEOUT,
+                incident=notification.incident,
+                due_at=notification.due_at,
+                notification=notification,
+            )
+        notification.save(update_fields=["attempts", "state", "sent_at", "last_error", "due_at"])
+        audit_record(
+            actor=None,
+            action="notification.sent",
+            object_type="notification",
+            object_id=notification.pk,
+            incident_ref=notification.incident.reference,
+            after={
+                "recipient": notification.recipient.get_username(),
+                "role": notification.role,
+                "purpose": notification.purpose,
+                "channel": notification.channel,
+                "attempt": notification.attempts,
+            },
+        )
+    return True
+
+
+def _step(notification: Notification) -> dict[str, Any] | None:
+    if notification.escalation is None:
+        return None
+    from .escalations import step_of
+
+    return step_of(notification.escalation, notification.step)
+
+
+def _send_failed(notification: Notification, exc: Exception) -> None:
+    logger.warning("notification %s attempt %s failed: %s", notification.pk, notification.attempts, type(exc).__name__)
+    notification.last_error = f"{type(exc).__name__}: {exc}"[:500]
+    if notification.attempts < settings.NOTIFICATION_MAX_ATTEMPTS:
+        delay = settings.NOTIFICATION_RETRY_BASE_SECONDS * 2 ** (notification.attempts - 1)
+        notification.save(update_fields=["attempts", "last_error"])
+        timer_arm(
+            kind=TimerKind.NOTIFICATION_SEND,
+            incident=notification.incident,
+            due_at=timezone.now() + timedelta(seconds=delay),
+            notification=notification,
+        )
+        audit_record(
+            actor=None,
+            action="notification.send_retry",
+            object_type="notification",
+            object_id=notification.pk,
+            incident_ref=notification.incident.reference,
+            after={"attempt": notification.attempts, "retry_in_s": delay, "error": notification.last_error},
+        )
+        return
+    notification.state = NotificationState.FAILED
+    notification.save(update_fields=["attempts", "last_error", "state"])
+    audit_record(
+        actor=None,
+        action="notification.failed",
+        object_type="notification",
+        object_id=notification.pk,
+        incident_ref=notification.incident.reference,
+        after={"attempts": notification.attempts, "error": notification.last_error},
+    )
+    if notification.escalation is not None and notification.ack_required:
+        from .escalations import escalate_unconfirmed
+
+        # Never counts as informed: ask whoever stands in for them.
+        escalate_unconfirmed(notification=notification, reason="could not be delivered")
+
+
+def notification_remind(*, notification_id: int | None) -> bool:
+    """Send a reminder to a recipient who has not confirmed (PC02-9)."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(of=("self",))
+            .select_related("incident__org_unit", "recipient", "escalation")
+            .get(pk=_id(notification_id))
+        )
+        if notification.state != NotificationState.SENT:
+            return False
+        try:
+            build_message(notification, reminder=True).send()
+        except Exception as exc:
+            logger.warning("reminder for notification %s failed: %s", notification.pk, type(exc).__name__)
+            audit_record(
+                actor=None,
+                action="notification.reminder_failed",
+                object_type="notification",
+                object_id=notification.pk,
+                incident_ref=notification.incident.reference,
+                after={"error": f"{type(exc).__name__}: {exc}"[:500]},
+            )
+            return False
+        notification.reminders_sent += 1
+        notification.save(update_fields=["reminders_sent"])
+        audit_record(
+            actor=None,
+            action="notification.reminded",
+            object_type="notification",
+            object_id=notification.pk,
+            incident_ref=notification.incident.reference,
+            after={"reminder": notification.reminders_sent},
+        )
+    return True

@@ -1,0 +1,142 @@
+"""Timers that cannot be lost (DESIGN.md). A timer is a row; a Celery ETA task wakes it up
+precisely and a beat sweep claims whatever is due with FOR UPDATE SKIP LOCKED, so a lost,
+late or duplicated message changes nothing. Firing is idempotent: a row fires once, and a
+wake-up whose token no longer matches the row's is a no-op."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from incidents.models import Incident
+
+from ..choices import TimerKind, TimerState
+from ..models import Deadline, Notification, Timer
+
+logger = logging.getLogger(__name__)
+
+
+def _id(value: int | None) -> int:
+    """A foreign key the timer kind guarantees is set."""
+    if value is None:
+        raise LookupError("timer has no target")
+    return value
+
+
+def timer_arm(
+    *,
+    kind: TimerKind,
+    incident: Incident,
+    due_at: datetime,
+    notification: Notification | None = None,
+    deadline: Deadline | None = None,
+    data: dict[str, object] | None = None,
+) -> Timer:
+    """Create a timer row and, once the transaction commits, an ETA wake-up for it."""
+    timer = Timer.objects.create(
+        kind=kind,
+        incident=incident,
+        due_at=due_at,
+        notification=notification,
+        deadline=deadline,
+        data=data or {},
+        created_at=timezone.now(),
+    )
+    horizon = timedelta(seconds=settings.TIMER_ETA_HORIZON_SECONDS)
+    if due_at - timezone.now() <= horizon:
+        # Far-off timers are left to the sweep: an ETA held for hours sits in worker memory
+        # and Redis redelivers it after the visibility timeout anyway.
+        timer_id, token = timer.pk, str(timer.token)
+        transaction.on_commit(lambda: _enqueue_fire(timer_id, token, due_at))
+    return timer
+
+
+def _enqueue_fire(timer_id: int, token: str, due_at: datetime) -> None:
+    from ..tasks import timer_fire_task
+
+    try:
+        timer_fire_task.apply_async((timer_id, token), eta=due_at)
+    except Exception:  # the broker is only a wake-up call: the sweep will fire it
+        logger.warning("could not enqueue timer %s; the sweep will fire it", timer_id, exc_info=True)
+
+
+def timers_cancel(
+    *, notification: Notification | None = None, deadline: Deadline | None = None, kinds: set[TimerKind] | None = None
+) -> int:
+    qs = Timer.objects.filter(state=TimerState.PENDING)
+    if notification is not None:
+        qs = qs.filter(notification=notification)
+    if deadline is not None:
+        qs = qs.filter(deadline=deadline)
+    if kinds:
+        qs = qs.filter(kind__in=kinds)
+    # Rotating the token as well makes any wake-up already in flight a no-op.
+    return qs.update(state=TimerState.CANCELLED, token=uuid.uuid4())
+
+
+def timer_fire(*, timer_id: int, token: str) -> bool:
+    """The ETA path: fire this timer if it is still pending, due, and armed with ``token``."""
+    with transaction.atomic():
+        timer = (
+            Timer.objects.select_for_update(skip_locked=True)
+            .filter(pk=timer_id, state=TimerState.PENDING, token=token, due_at__lte=timezone.now())
+            .first()
+        )
+        if timer is None:
+            return False  # stale, already fired, not yet due, or being fired by the sweep
+        _fire(timer)
+    return True
+
+
+def timers_sweep(*, limit: int = 200) -> int:
+    """The robust path: fire due timers, one transaction each, skipping rows another worker
+    holds. Returns how many fired."""
+    fired = 0
+    for _ in range(limit):
+        with transaction.atomic():
+            timer = (
+                Timer.objects.select_for_update(skip_locked=True)
+                .filter(state=TimerState.PENDING, due_at__lte=timezone.now())
+                .order_by("due_at", "id")
+                .first()
+            )
+            if timer is None:
+                break
+            try:
+                with transaction.atomic():
+                    _fire(timer)
+            except Exception:
+                # A handler that fails must not block the others: push this one back a
+                # minute and keep sweeping. Its error is in the log.
+                logger.exception("timer %s (%s) failed; retrying in 60 s", timer.pk, timer.kind)
+                timer.due_at = timezone.now() + timedelta(seconds=60)
+                timer.save(update_fields=["due_at"])
+                continue
+        fired += 1
+    return fired
+
+
+def _fire(timer: Timer) -> None:
+    timer.state = TimerState.FIRED
+    timer.fired_at = timezone.now()
+    timer.save(update_fields=["state", "fired_at"])
+    handler = _handlers()[TimerKind(timer.kind)]
+    handler(timer)
+
+
+def _handlers() -> dict[TimerKind, Callable[[Timer], None]]:
+    from . import deadlines, delivery, escalations
+
+    return {
+        TimerKind.NOTIFICATION_SEND: delivery.on_send_timer,
+        TimerKind.NOTIFICATION_TIMEOUT: escalations.on_timeout_timer,
+        TimerKind.NOTIFICATION_REMINDER: escalations.on_reminder_timer,
+        TimerKind.DEADLINE_DUE: deadlines.on_due_timer,
+        TimerKind.DEADLINE_REMINDER: deadlines.on_reminder_timer,
+    }
