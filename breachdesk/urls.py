@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from incidents.api import IncidentViewSet
 from notifications import views as notification_views
+from notifications.api import api_urls as notification_api_urls
 
 from . import views
 from .api import AuditVerifyView, MeView, OrgUnitViewSet
@@ -23,6 +24,7 @@ api_v1 = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("me/", MeView.as_view(), name="me"),
     path("audit/verify/", AuditVerifyView.as_view(), name="audit-verify"),
+    *notification_api_urls(),
     *router.urls,
 ]
 

@@ -47,3 +47,20 @@ def describedby(field: forms.BoundField) -> str:
     if field.errors:
         ids.append(f"{field.auto_id}-error")
     return " ".join(ids)
+
+
+@register.filter
+def role_labels(value: str | list[str] | None) -> str:
+    """'isr, chief_officer (alternate for mo)' -> 'Information Security Representative,
+    Chief Officer (alternate for mo)'."""
+    from breachdesk.choices import Role
+
+    if not value:
+        return ""
+    parts = value if isinstance(value, list) else str(value).split(", ")
+    out = []
+    for part in parts:
+        code, sep, rest = part.partition(" ")
+        label = Role(code).label if code in Role.values else code
+        out.append(f"{label}{sep}{rest}")
+    return ", ".join(out)

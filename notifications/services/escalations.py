@@ -366,7 +366,7 @@ def notification_acknowledge(
             incident_ref=notification.incident.reference,
             before=before,
             after={
-                "method": method.value,
+                "method": AckMethod(method).value,
                 "recipient": notification.recipient.get_username(),
                 "note": notification.ack_note,
                 "from": notification.ack_from,

@@ -58,7 +58,9 @@ def test_report_emails_the_line_manager_with_a_single_use_link(org, clock, mailb
     [email] = mailbox.to("manager@example.org")
     assert incident.reference in email["Subject"]
     assert "OFFICIAL-SENSITIVE" in email["Subject"]
-    assert incident.description not in email.get_body(preferencelist=("plain",)).get_content()
+    body = email.get_body(preferencelist=("plain",)).get_content()
+    assert incident.description not in body  # no personal data in the email
+    assert "You are told as: Line manager." in body
     [link] = mailbox.ack_links("manager@example.org")
     assert len(mailbox.messages) == 1
 

@@ -62,7 +62,7 @@ NATIONAL: list[tuple[str, Role]] = [
     ("news-desk", Role.PRESS_NEWS_DESK),
 ]
 for _username, _role in NATIONAL:
-    PEOPLE.append((_username, _role.label.split(" ")[0], "(national list)", _role.label, "NAT", [(_role, "NAT")]))
+    PEOPLE.append((_username, _role.label, "", _role.label, "NAT", [(_role, "NAT")]))
 
 
 class Command(BaseCommand):
