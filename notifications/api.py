@@ -32,8 +32,8 @@ def _source(request: Request) -> str:
 
 
 class NotificationSerializer(serializers.ModelSerializer):
-    recipient = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    recipient: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    acknowledged_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = Notification
@@ -118,8 +118,8 @@ class PhoneConfirmationView(APIView):
 
 
 class ApprovalSerializer(serializers.ModelSerializer):
-    incident = serializers.SlugRelatedField(slug_field="reference", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    incident: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    decided_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = Approval
@@ -182,7 +182,7 @@ class ApprovalDeclineView(ApprovalDecisionView):
 
 class IcoSubmissionSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=IcoSubmissionKind.choices)
-    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    recorded_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = IcoSubmission
@@ -223,7 +223,7 @@ class IcoSubmissionsView(GenericAPIView):
 
 class DeadlineSerializer(serializers.ModelSerializer):
     title = serializers.CharField(read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = Deadline
