@@ -221,7 +221,7 @@ class IcoSubmissionsView(GenericAPIView):
         return Response(self.get_serializer(submission).data, status=status.HTTP_201_CREATED)
 
 
-class DeadlineSerializer(serializers.ModelSerializer):
+class DeadlineDetailSerializer(serializers.ModelSerializer):
     title = serializers.CharField(read_only=True)
     decided_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
@@ -261,7 +261,7 @@ def _incident_and_code(request: Request, reference: str, code: str) -> tuple[Inc
 class DeadlineView(APIView):
     @extend_schema(
         request=DeadlineChangeSerializer,
-        responses=DeadlineSerializer,
+        responses=DeadlineDetailSerializer,
         summary="Change when a clock runs out (DPO, SIRO), with a reason",
     )
     def patch(self, request: Request, reference: str, code: str) -> Response:
@@ -274,13 +274,13 @@ class DeadlineView(APIView):
             )
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc) or None) from exc
-        return Response(DeadlineSerializer(deadline).data)
+        return Response(DeadlineDetailSerializer(deadline).data)
 
 
 class DeadlineNotRequiredView(APIView):
     @extend_schema(
         request=ReasonSerializer,
-        responses=DeadlineSerializer,
+        responses=DeadlineDetailSerializer,
         summary="Record a reasoned decision that a clock does not apply (DPO, SIRO)",
     )
     def post(self, request: Request, reference: str, code: str) -> Response:
@@ -293,7 +293,7 @@ class DeadlineNotRequiredView(APIView):
             )
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc) or None) from exc
-        return Response(DeadlineSerializer(deadline).data)
+        return Response(DeadlineDetailSerializer(deadline).data)
 
 
 class InvestigationStartView(APIView):
