@@ -166,7 +166,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "DeadlineStateEnum": "notifications.choices.DeadlineState",
+        "NotificationStateEnum": "notifications.choices.NotificationState",
+        "ApprovalStateEnum": "notifications.choices.ApprovalState",
+        "IncidentStatusEnum": "incidents.choices.Status",
+    },
 }
 
 # Keyed hashing of identifiers of affected people; a development default only with DEBUG.
