@@ -75,7 +75,6 @@ class NotificationPurpose(models.TextChoices):
     ESCALATION = "escalation", "Escalation"
     DEADLINE_REMINDER = "deadline_reminder", "Clock reminder"
     DEADLINE_MISSED = "deadline_missed", "Clock missed"
-    DELIVERY_FAILED = "delivery_failed", "A notification could not be delivered"
 
 
 class Channel(models.TextChoices):

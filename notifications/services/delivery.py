@@ -31,7 +31,6 @@ SUBJECTS = {
     NotificationPurpose.ESCALATION: "{ref}: loss of personal data reported. Confirm you have received this",
     NotificationPurpose.DEADLINE_REMINDER: "{ref}: the 72-hour ICO clock is running",
     NotificationPurpose.DEADLINE_MISSED: "{ref}: a deadline has been missed",
-    NotificationPurpose.DELIVERY_FAILED: "{ref}: a notification could not be delivered",
 }
 
 
