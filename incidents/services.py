@@ -14,6 +14,7 @@ from django.utils import timezone
 from breachdesk.audit import audit_record
 from breachdesk.models import OrgUnit
 from notifications.services import deadlines_start_for_incident, escalation_start
+from notifications.services.deadlines import deadlines_follow_discovery
 
 from .choices import Encryption, Status, TimelineKind
 from .models import Incident, ReferenceSequence, TimelineEntry
@@ -175,6 +176,9 @@ def incident_update(*, incident: Incident, actor: User, changes: dict[str, Any])
         locked.updated_at = timezone.now()
         locked.save(update_fields=[*changed, "updated_at"])
         after = _snapshot(locked, changed)
+        if "discovered_at" in changed:
+            deadlines_follow_discovery(incident=locked, old=before["discovered_at"], new=locked.discovered_at,
+                                       actor=actor)
         TimelineEntry.objects.create(
             incident=locked,
             kind=TimelineKind.UPDATED,

@@ -398,3 +398,28 @@ def subjects_deadline_start(*, incident: Incident, assessed_at: datetime, actor:
                 after={"code": DeadlineCode.SUBJECTS_INFORMED.value, "due_at": deadline.due_at},
             )
     return deadline
+
+
+def deadlines_follow_discovery(*, incident: Incident, old: datetime, new: datetime, actor: User) -> list[str]:
+    """The loss was found out earlier than first recorded: pending clocks that run from
+    discovery start earlier too. A later time never moves a clock back by itself; the DPO
+    or SIRO does that with a reason (``deadline_change_due``). Returns the codes moved."""
+    if new >= old:
+        return []
+    moved = []
+    shift = old - new
+    for deadline in Deadline.objects.select_for_update().filter(
+        incident=incident, state=DeadlineState.PENDING, starts_at=old, due_at__isnull=False
+    ):
+        before = deadline.due_at
+        deadline.starts_at = new
+        deadline.due_at = (deadline.due_at or new) - shift
+        deadline.save(update_fields=["starts_at", "due_at"])
+        deadline.incident = incident
+        timers_cancel(deadline=deadline, kinds={TimerKind.DEADLINE_DUE})
+        _arm_due(deadline)
+        moved.append(deadline.code)
+        audit_record(actor=actor, action="deadline.due_changed", object_type="deadline", object_id=deadline.pk,
+                     incident_ref=incident.reference, before={"due_at": before},
+                     after={"due_at": deadline.due_at, "reason": "found out earlier than first recorded"})
+    return moved

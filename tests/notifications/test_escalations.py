@@ -519,3 +519,23 @@ def test_subjects_clock_starts_once_high_risk_is_assessed(org, clock, mailbox):
     subjects_deadline_start(incident=incident, assessed_at=timezone.now(), actor=org["dpo"])
     subjects_deadline_start(incident=incident, assessed_at=timezone.now(), actor=org["dpo"])
     assert deadline(incident, "subjects_informed").due_at == timezone.now() + timedelta(hours=72)
+
+
+def test_an_earlier_discovery_time_moves_pending_clocks_but_a_later_one_does_not(org, clock, mailbox):
+    from incidents.services import incident_update
+
+    incident = report(org, clock)
+    ico_due = deadline(incident, "ico_notified").due_at
+    earlier = incident.discovered_at - timedelta(hours=5)
+    incident_update(incident=incident, actor=org["reporter"], changes={"discovered_at": earlier})
+    assert deadline(incident, "ico_notified").due_at == ico_due - timedelta(hours=5)
+    assert deadline(incident, "manager_informed").due_at == earlier + timedelta(hours=1)
+    # the old due timer no longer fires; the new one does
+    clock.move_to(earlier + timedelta(hours=1, seconds=1))
+    timers_sweep()
+    timers_sweep()
+    assert deadline(incident, "manager_informed").state == DeadlineState.MISSED
+
+    incident.refresh_from_db()
+    incident_update(incident=incident, actor=org["reporter"], changes={"discovered_at": earlier + timedelta(minutes=30)})
+    assert deadline(incident, "ico_notified").due_at == ico_due - timedelta(hours=5)  # not moved later
