@@ -177,8 +177,9 @@ def incident_update(*, incident: Incident, actor: User, changes: dict[str, Any])
         locked.save(update_fields=[*changed, "updated_at"])
         after = _snapshot(locked, changed)
         if "discovered_at" in changed:
-            deadlines_follow_discovery(incident=locked, old=before["discovered_at"], new=locked.discovered_at,
-                                       actor=actor)
+            deadlines_follow_discovery(
+                incident=locked, old=before["discovered_at"], new=locked.discovered_at, actor=actor
+            )
         TimelineEntry.objects.create(
             incident=locked,
             kind=TimelineKind.UPDATED,

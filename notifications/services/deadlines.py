@@ -419,7 +419,13 @@ def deadlines_follow_discovery(*, incident: Incident, old: datetime, new: dateti
         timers_cancel(deadline=deadline, kinds={TimerKind.DEADLINE_DUE})
         _arm_due(deadline)
         moved.append(deadline.code)
-        audit_record(actor=actor, action="deadline.due_changed", object_type="deadline", object_id=deadline.pk,
-                     incident_ref=incident.reference, before={"due_at": before},
-                     after={"due_at": deadline.due_at, "reason": "found out earlier than first recorded"})
+        audit_record(
+            actor=actor,
+            action="deadline.due_changed",
+            object_type="deadline",
+            object_id=deadline.pk,
+            incident_ref=incident.reference,
+            before={"due_at": before},
+            after={"due_at": deadline.due_at, "reason": "found out earlier than first recorded"},
+        )
     return moved

@@ -537,5 +537,7 @@ def test_an_earlier_discovery_time_moves_pending_clocks_but_a_later_one_does_not
     assert deadline(incident, "manager_informed").state == DeadlineState.MISSED
 
     incident.refresh_from_db()
-    incident_update(incident=incident, actor=org["reporter"], changes={"discovered_at": earlier + timedelta(minutes=30)})
+    incident_update(
+        incident=incident, actor=org["reporter"], changes={"discovered_at": earlier + timedelta(minutes=30)}
+    )
     assert deadline(incident, "ico_notified").due_at == ico_due - timedelta(hours=5)  # not moved later
