@@ -14,7 +14,7 @@ SCENARIOS = {
     # name: (factors, risk, notify_regulator, notify_subjects, involve_police)
     "HMP Cardiff: prisoner spreadsheet emailed to families three times": (
         Factors(
-            data_categories=CRIMINAL + ("racial_ethnic_origin", "location"),
+            data_categories=(*CRIMINAL, "racial_ethnic_origin", "location"),
             subject_categories=("offenders",),
             subjects_count=1182,
             ease_of_identification="maximum",
@@ -139,7 +139,7 @@ SCENARIOS = {
     ),
     "court papers stolen from a car, MAPPA case": (
         Factors(
-            data_categories=CRIMINAL + ("location",),
+            data_categories=(*CRIMINAL, "location"),
             subject_categories=("offenders", "victims"),
             subjects_count=3,
             ease_of_identification="maximum",

@@ -89,15 +89,15 @@ def test_circumstances_add_up():
 
 
 def test_adjustment_needs_a_reason_and_stays_within_1_to_4():
-    kwargs = dict(
-        data_categories=["health"],
-        subject_categories=[],
-        ease_of_identification="maximum",
-        confidentiality="none",
-        integrity="none",
-        availability="none",
-        malicious=False,
-    )
+    kwargs = {
+        "data_categories": ["health"],
+        "subject_categories": [],
+        "ease_of_identification": "maximum",
+        "confidentiality": "none",
+        "integrity": "none",
+        "availability": "none",
+        "malicious": False,
+    }
     with pytest.raises(ScoringError, match="reason"):
         severity(**kwargs, dpc_adjustment=1)
     with pytest.raises(ScoringError):
@@ -119,15 +119,15 @@ def test_adjustment_needs_a_reason_and_stays_within_1_to_4():
     ],
 )
 def test_unknown_values_are_refused(bad):
-    kwargs = dict(
-        data_categories=["health"],
-        subject_categories=[],
-        ease_of_identification="maximum",
-        confidentiality="none",
-        integrity="none",
-        availability="none",
-        malicious=False,
-    )
+    kwargs = {
+        "data_categories": ["health"],
+        "subject_categories": [],
+        "ease_of_identification": "maximum",
+        "confidentiality": "none",
+        "integrity": "none",
+        "availability": "none",
+        "malicious": False,
+    }
     kwargs.update(bad)
     with pytest.raises(ScoringError):
         severity(**kwargs)
