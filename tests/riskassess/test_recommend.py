@@ -2,6 +2,7 @@
 answer."""
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -372,7 +373,7 @@ def test_measures_that_removed_the_high_risk_are_an_exception():
 
 
 # Each factor's values from best to worst.
-WORSE = {
+WORSE: dict[str, list[Any]] = {
     "ease_of_identification": ["negligible", "limited", "significant", "maximum"],
     "confidentiality": ["none", "known_recipients", "unknown_recipients"],
     "integrity": ["none", "recoverable", "unrecoverable"],
