@@ -9,6 +9,7 @@ from rest_framework.routers import DefaultRouter
 from incidents.api import IncidentViewSet
 from notifications import views as notification_views
 from notifications.api import api_urls as notification_api_urls
+from riskassess.api import api_urls as risk_api_urls
 
 from . import views
 from .api import AuditVerifyView, MeView, OrgUnitViewSet
@@ -25,6 +26,7 @@ api_v1 = [
     path("me/", MeView.as_view(), name="me"),
     path("audit/verify/", AuditVerifyView.as_view(), name="audit-verify"),
     *notification_api_urls(),
+    *risk_api_urls(),
     *router.urls,
 ]
 
@@ -33,6 +35,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("incidents/", include("incidents.urls")),
+    path("incidents/", include("riskassess.urls")),
     path("tasks/", notification_views.my_tasks, name="tasks"),
     path("", include("notifications.urls")),
     path("health/live/", views.health_live, name="health-live"),

@@ -25,6 +25,7 @@ from notifications.selectors import (
     notifications_for_incident,
 )
 from notifications.services.deadlines import ICO_DECIDERS, ICO_RECORDERS
+from riskassess.models import RiskAssessment
 
 from . import selectors, services
 from .choices import Category, DataCategory, Status, SubjectCategory
@@ -108,6 +109,7 @@ def _detail_context(request: HttpRequest, incident: Incident, note_form: NoteFor
     managing = user_has_role(request.user, UNIT_SCOPED_ROLES | GLOBAL_ROLES)
     return {
         "notifications": notifications_for_incident(incident),
+        "latest_assessment": RiskAssessment.objects.filter(incident=incident).order_by("-version").first(),
         "approvals": approvals_for_incident(incident),
         "ico_submissions": ico_submissions_for_incident(incident),
         "can_manage": managing,

@@ -171,6 +171,11 @@ SPECTACULAR_SETTINGS = {
         "NotificationStateEnum": "notifications.choices.NotificationState",
         "ApprovalStateEnum": "notifications.choices.ApprovalState",
         "IncidentStatusEnum": "incidents.choices.Status",
+        "IncidentEncryptionEnum": "incidents.choices.Encryption",
+        "AssessmentEncryptionEnum": "riskassess.choices.AssessmentEncryption",
+        "LikelihoodEnum": "riskassess.choices.Likelihood",
+        "DecisionKindEnum": "riskassess.choices.DecisionKind",
+        "IcoSubmissionKindEnum": "notifications.choices.IcoSubmissionKind",
     },
 }
 
