@@ -11,3 +11,4 @@ WHITENOISE_AUTOREFRESH = True
 # in-memory broker nothing consumes. The integration tests start a real worker on Redis.
 CELERY_BROKER_URL = "memory://"
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
+SERVICE_BASE_URL = "http://testserver"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
@@ -82,10 +83,23 @@ def build_message(notification: Notification, *, reminder: bool = False) -> Emai
         body=render_to_string("notifications/email/notification.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.recipient.email],
-        headers={"X-BreachDesk-Notification": str(notification.pk), "X-BreachDesk-Incident": incident.reference},
+        headers={
+            "X-BreachDesk-Notification": str(notification.pk),
+            "X-BreachDesk-Incident": incident.reference,
+            # Stable per send: if a worker dies after the mail server accepted the message
+            # but before the commit, the resend carries the same Message-ID and mail systems
+            # can drop the duplicate (an SMTP send and a commit cannot be one step).
+            "Message-ID": _message_id(notification, reminder=reminder),
+        },
     )
     message.attach_alternative(render_to_string("notifications/email/notification.html", context), "text/html")
     return message
+
+
+def _message_id(notification: Notification, *, reminder: bool) -> str:
+    which = f"reminder{notification.reminders_sent + 1}" if reminder else "send"
+    domain = urlsplit(settings.SERVICE_BASE_URL).hostname or "breachdesk.invalid"
+    return f"<breachdesk.n{notification.pk}.{which}@{domain}>"
 
 
 def _step_name(notification: Notification) -> str:

@@ -61,7 +61,10 @@ def _enqueue_fire(timer_id: int, token: str, due_at: datetime) -> None:
     from ..tasks import timer_fire_task
 
     try:
-        timer_fire_task.apply_async((timer_id, token), eta=due_at)
+        # One quick retry only: the request must not wait on a broker that is down.
+        timer_fire_task.apply_async(
+            (timer_id, token), eta=due_at, retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+        )
     except Exception:  # the broker is only a wake-up call: the sweep will fire it
         logger.warning("could not enqueue timer %s; the sweep will fire it", timer_id, exc_info=True)
 

@@ -61,6 +61,7 @@ def test_report_emails_the_line_manager_with_a_single_use_link(org, clock, mailb
     body = email.get_body(preferencelist=("plain",)).get_content()
     assert incident.description not in body  # no personal data in the email
     assert "You are told as: Line manager." in body
+    assert email["Message-ID"] == f"<breachdesk.n{first.pk}.send@testserver>"
     [link] = mailbox.ack_links("manager@example.org")
     assert len(mailbox.messages) == 1
 
