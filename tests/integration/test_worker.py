@@ -80,7 +80,12 @@ def test_report_is_emailed_by_the_worker_and_the_link_moves_the_chain_on(org, ce
     assert first.recipient == org["manager"]
     assert email["X-BreachDesk-Notification"] == str(first.pk)
     assert incident.reference in email["Subject"]
-    first.refresh_from_db()
+    # the worker commits the row just after the SMTP server has the message
+    first = wait_until(
+        lambda: first_notification(incident) if first_notification(incident).sent_at else None,
+        timeout=10,
+        what="the send to be committed",
+    )
     assert first.state == NotificationState.SENT
     assert first.attempts == 1
     # the wake-up published by this process reached the worker (the ETA path, not only the sweep)
@@ -127,8 +132,12 @@ def test_no_receipt_escalates_to_the_alternate_on_a_real_timer(org, celery_stack
     celery_stack.up()
     incident = IncidentFactory(reporter=org["reporter"])
     wait_until(lambda: mailbox.to(MANAGER), timeout=EMAIL_WAIT, what="the line manager's email")
-    first = first_notification(incident)
-    assert first.sent_at is not None
+    # the worker commits the row just after the SMTP server has the message
+    first = wait_until(
+        lambda: first_notification(incident) if first_notification(incident).sent_at else None,
+        timeout=10,
+        what="the send to be committed",
+    )
     assert first.due_at == first.sent_at + SHORT_ACK_TIMEOUT
 
     # when nobody confirms, the timer fires and the manager's alternate (the ISR) is asked
@@ -327,7 +336,11 @@ def test_a_broker_outage_delays_but_loses_nothing(org, celery_stack, mailbox, ap
     wait_until(lambda: mailbox.to(MANAGER), timeout=RECOVERY_WAIT, what="the line manager's email after the outage")
     time.sleep(SETTLE)
     assert notification_ids(mailbox) == [str(first.pk)]
-    first.refresh_from_db()
+    first = wait_until(
+        lambda: first_notification(incident) if first_notification(incident).sent_at else None,
+        timeout=10,
+        what="the send to be committed",
+    )
     assert first.state == NotificationState.SENT
     assert first.sent_at is not None
     assert first.sent_at >= back_at
