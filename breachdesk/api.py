@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -22,13 +23,17 @@ from .selectors import org_units_visible, roles_for_user, user_has_role
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """A service's ValidationError becomes a 400 naming each bad field, like DRF's own."""
+    """A service's ValidationError becomes a 400 naming each bad field, like DRF's own; its
+    PermissionDenied a 403 that keeps its explanation."""
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         detail = {("non_field_errors" if k == "__all__" else k): v for k, v in detail.items()}
         exc = exceptions.ValidationError(detail=detail)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        # Services refuse with Django's PermissionDenied and a sentence saying who may.
+        exc = exceptions.PermissionDenied(str(exc) or None)
     return drf_exception_handler(exc, context)
 
 

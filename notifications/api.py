@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -167,12 +166,9 @@ class ApprovalDecisionView(APIView):
         approval = get_object_or_404(Approval, pk=pk, incident__in=incidents_for_user(user).values("id"))
         data = DecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            decided = services.approval_decide(
-                approval_id=approval.pk, by=user, approve=self.approve, reason=data.validated_data["reason"]
-            )
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc) or None) from exc
+        decided = services.approval_decide(
+            approval_id=approval.pk, by=user, approve=self.approve, reason=data.validated_data["reason"]
+        )
         return Response(ApprovalSerializer(decided).data)
 
 
@@ -212,12 +208,9 @@ class IcoSubmissionsView(GenericAPIView):
         incident = incident_get_for_user(user=request.user, reference=reference)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            submission = services.ico_submission_record(
-                incident=incident, actor=current_user(request), **serializer.validated_data
-            )
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc) or None) from exc
+        submission = services.ico_submission_record(
+            incident=incident, actor=current_user(request), **serializer.validated_data
+        )
         return Response(self.get_serializer(submission).data, status=status.HTTP_201_CREATED)
 
 
@@ -268,12 +261,9 @@ class DeadlineView(APIView):
         incident, deadline_code = _incident_and_code(request, reference, code)
         data = DeadlineChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            deadline = services.deadline_change_due(
-                incident=incident, code=deadline_code, actor=current_user(request), **data.validated_data
-            )
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc) or None) from exc
+        deadline = services.deadline_change_due(
+            incident=incident, code=deadline_code, actor=current_user(request), **data.validated_data
+        )
         return Response(DeadlineDetailSerializer(deadline).data)
 
 
@@ -287,12 +277,9 @@ class DeadlineNotRequiredView(APIView):
         incident, deadline_code = _incident_and_code(request, reference, code)
         data = ReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            deadline = services.deadline_not_required(
-                incident=incident, code=deadline_code, actor=current_user(request), reason=data.validated_data["reason"]
-            )
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc) or None) from exc
+        deadline = services.deadline_not_required(
+            incident=incident, code=deadline_code, actor=current_user(request), reason=data.validated_data["reason"]
+        )
         return Response(DeadlineDetailSerializer(deadline).data)
 
 

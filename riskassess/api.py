@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -179,12 +177,9 @@ class AssessmentsView(GenericAPIView):
         incident = incident_get_for_user(user=request.user, reference=reference)
         data = AssessmentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            assessment = services.risk_assessment_create(
-                incident=incident, actor=current_user(request), data=dict(data.validated_data)
-            )
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc) or None) from exc
+        assessment = services.risk_assessment_create(
+            incident=incident, actor=current_user(request), data=dict(data.validated_data)
+        )
         return Response(AssessmentSerializer(assessment).data, status=status.HTTP_201_CREATED)
 
 
@@ -232,10 +227,7 @@ class DecisionsView(GenericAPIView):
         incident = incident_get_for_user(user=request.user, reference=reference)
         data = DecisionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            row = services.decision_record(incident=incident, actor=current_user(request), **data.validated_data)
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc) or None) from exc
+        row = services.decision_record(incident=incident, actor=current_user(request), **data.validated_data)
         return Response(DecisionSerializer(row).data, status=status.HTTP_201_CREATED)
 
 
