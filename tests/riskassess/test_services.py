@@ -296,10 +296,9 @@ def test_api_bad_input_names_each_field(org, incident, api_client_for):
 def test_api_decisions(org, incident, api_client_for):
     risk_assessment_create(incident=incident, actor=org["isim"], data=dict(JTRACK))
     url = f"/api/v1/incidents/{incident.reference}/decisions/"
-    assert (
-        api_client_for("isim").post(url, {"kind": "notify_subjects", "decision": True}, format="json").status_code
-        == 403
-    )
+    refused = api_client_for("isim").post(url, {"kind": "notify_subjects", "decision": True}, format="json")
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "Only the DPO, SIRO or Chief Officer can decide this."}
     against = api_client_for("dpo").post(url, {"kind": "notify_subjects", "decision": False}, format="json")
     assert against.status_code == 400
     assert "reason" in against.json()
