@@ -143,7 +143,7 @@ class IncidentCursorPagination(CursorPagination):
     """Keyset pagination on id: no OFFSET scan and no COUNT over the table."""
 
     ordering = "-id"
-    page_size = 50
+    page_size = 25
     max_page_size = 200
     page_size_query_param = "page_size"
 

@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from breachdesk.models import AuditEvent, OrgUnit
+from breachdesk.models import AuditEvent, OrgUnit, Profile
 from breachdesk.selectors import scope_for_user
 from notifications.choices import DeadlineState
 from notifications.models import Deadline, Notification
@@ -29,11 +29,18 @@ def incidents_for_user(user: User | AnonymousUser) -> QuerySet[Incident]:
     qs = Incident.objects.all()
     if scope.sees_all:
         return qs
+    # Resolve the scope to ids first (small indexed lookups), so the incident query filters
+    # on its own indexed columns only: no join through the reporter's profile and no
+    # per-row subquery. Otherwise the OR across a join cannot use an index and a user who
+    # may see few incidents makes PostgreSQL scan the whole table for every page.
+    reporter_ids = [user.pk, *Profile.objects.filter(line_manager=user).values_list("user_id", flat=True)]
+    visible = Q(reporter_id__in=reporter_ids)
     # Whoever has been told about an incident may read it (PC02-8's national list included).
-    told = Notification.objects.filter(incident=OuterRef("pk"), recipient=user)
-    visible = Q(reporter=user) | Q(reporter__profile__line_manager=user) | Q(Exists(told))
+    told = set(Notification.objects.filter(recipient=user).values_list("incident_id", flat=True))
+    if told:
+        visible |= Q(pk__in=sorted(told))
     if scope.unit_paths:
-        visible |= Q(org_unit__in=OrgUnit.objects.filter(scope.unit_filter()).values("id"))
+        visible |= Q(org_unit_id__in=list(OrgUnit.objects.filter(scope.unit_filter()).values_list("id", flat=True)))
     return qs.filter(visible)
 
 
