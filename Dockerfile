@@ -6,5 +6,10 @@ RUN pip install --no-cache-dir -c constraints.txt .
 COPY . .
 RUN useradd --create-home breachdesk && mkdir -p var && chown -R breachdesk var
 USER breachdesk
-RUN DJANGO_SETTINGS_MODULE=breachdesk.settings.dev python manage.py collectstatic --noinput
+# Collected under the production settings, so the manifest the production storage reads is
+# built here; the two keys are build-time placeholders, never used at run time.
+RUN DJANGO_SETTINGS_MODULE=breachdesk.settings.production \
+    SECRET_KEY=build-only-collectstatic-placeholder-key-not-used-at-runtime-0123456789 \
+    PSEUDONYM_KEY=build-only-collectstatic-placeholder-0123456789 \
+    python manage.py collectstatic --noinput
 EXPOSE 8000

@@ -17,9 +17,12 @@ rm -rf "$dest/govuk-frontend" "$dest/htmx"
 mkdir -p "$dest/govuk-frontend" "$dest/htmx"
 src=govuk/package/dist/govuk
 # The compiled CSS points at /assets/...; make it relative to where it is served.
-sed 's#url(/assets/#url(assets/#g' "$src/govuk-frontend.min.css" > "$dest/govuk-frontend/govuk-frontend.min.css"
-cp "$src/govuk-frontend.min.js" "$dest/govuk-frontend/"
+# The source maps are not vendored, so their references go too: the manifest storage of
+# production refuses a reference it cannot resolve.
+sed -e 's#url(/assets/#url(assets/#g' -e 's#/\*\# sourceMappingURL=[^*]*\*/##' \
+  "$src/govuk-frontend.min.css" > "$dest/govuk-frontend/govuk-frontend.min.css"
+sed -e 's#//\# sourceMappingURL=.*$##' "$src/govuk-frontend.min.js" > "$dest/govuk-frontend/govuk-frontend.min.js"
 cp -r "$src/assets" "$dest/govuk-frontend/assets"
-cp htmx/package/dist/htmx.min.js "$dest/htmx/"
+sed -e 's#//\# sourceMappingURL=.*$##' htmx/package/dist/htmx.min.js > "$dest/htmx/htmx.min.js"
 cp htmx/package/LICENSE "$dest/htmx/LICENSE"
 printf 'govuk-frontend %s\nhtmx.org %s\n' "$GOVUK_VERSION" "$HTMX_VERSION" > "$dest/VERSIONS"
