@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="report them all within this time")
     parser.add_argument("--kill-at", type=float, default=None, help="kill -9 the worker this many seconds in")
     parser.add_argument("--sweep", type=float, default=1.0)
+    parser.add_argument("--concurrency", type=int, default=4, help="worker processes")
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "escalation.json"))
     args = parser.parse_args()
@@ -140,7 +141,9 @@ def main() -> None:
 
     def start(kind: str) -> subprocess.Popen[bytes]:
         cmd = [str(VENV / "celery"), "-A", "breachdesk", kind, "--loglevel=WARNING"]
-        cmd += ["--concurrency=2"] if kind == "worker" else ["--schedule", str(logs / "beat-schedule")]
+        cmd += (
+            [f"--concurrency={args.concurrency}"] if kind == "worker" else ["--schedule", str(logs / "beat-schedule")]
+        )
         return subprocess.Popen(
             cmd,
             cwd=ROOT,
@@ -210,6 +213,7 @@ def main() -> None:
         "reported_in_s": round(reported_in, 1),
         "killed_worker_at_s": round(killed_at, 1) if killed_at is not None else None,
         "sweep_s": args.sweep,
+        "worker_concurrency": args.concurrency,
         "timers_fired": len(fired),
         "timers_still_pending_and_due": Timer.objects.filter(state="pending", due_at__lte=timezone.now()).count(),
         "timer_deadline_reached": time.monotonic() >= deadline,
