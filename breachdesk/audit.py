@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -63,28 +60,6 @@ def event_hash(
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
-_batch: ContextVar[list[dict[str, Any]] | None] = ContextVar("breachdesk_audit_batch", default=None)
-
-
-@contextmanager
-def audit_batch() -> Iterator[None]:
-    """Collect a use case's audit events and append them together when it ends, still inside
-    its transaction. The chain's lock is then held from that append to the commit instead of
-    from the use case's first event: concurrent use cases wait on each other far less.
-    Nested batches join the outer one; an exception discards the events with the rest."""
-    if _batch.get() is not None:
-        yield
-        return
-    token = _batch.set([])
-    try:
-        yield
-        events = _batch.get() or []
-    finally:
-        _batch.reset(token)
-    if events:
-        _append(events)
-
-
 def audit_record(
     *,
     actor: User | AnonymousUser | None,
@@ -95,43 +70,49 @@ def audit_record(
     before: Any = None,
     after: Any = None,
     actor_username: str = "",
-) -> AuditEvent | None:
-    """Append one event to the chain (or to the current ``audit_batch``). Call inside the
-    transaction of the change it records."""
+) -> AuditEvent:
+    """Append one event to the chain. Call inside the transaction of the change it records."""
     user = actor if actor is not None and actor.is_authenticated else None
-    fields = {
-        "actor_id": user.pk if user is not None else None,
-        "actor_username": user.get_username() if user is not None else actor_username,
-        "action": action,
-        "object_type": object_type,
-        "object_id": str(object_id),
-        "incident_ref": incident_ref,
-        "before": _canonical(before),
-        "after": _canonical(after),
-    }
-    pending = _batch.get()
-    if pending is not None:
-        pending.append(fields)
-        return None
-    return _append([fields])[0]
-
-
-def _append(events: list[dict[str, Any]]) -> list[AuditEvent]:
+    actor_id = user.pk if user is not None else None
+    username = user.get_username() if user is not None else actor_username
+    before_c, after_c = _canonical(before), _canonical(after)
     with transaction.atomic():
         # The chain's lock: the head row, locked FOR UPDATE, so seq and prev_hash are taken
         # in commit order. get_or_create covers a database that has no head row yet.
         AuditChainHead.objects.get_or_create(id=1)
         head = AuditChainHead.objects.select_for_update().get(id=1)
-        rows = []
-        for fields in events:
-            seq = head.seq + 1
-            occurred_at = timezone.now()
-            digest = event_hash(seq=seq, occurred_at=occurred_at, prev_hash=head.hash, **fields)
-            rows.append(AuditEvent(seq=seq, occurred_at=occurred_at, prev_hash=head.hash, hash=digest, **fields))
-            head.seq, head.hash = seq, digest
-        created = AuditEvent.objects.bulk_create(rows)
+        seq = head.seq + 1
+        occurred_at = timezone.now()
+        digest = event_hash(
+            seq=seq,
+            occurred_at=occurred_at,
+            actor_id=actor_id,
+            actor_username=username,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            incident_ref=incident_ref,
+            before=before_c,
+            after=after_c,
+            prev_hash=head.hash,
+        )
+        event = AuditEvent.objects.create(
+            seq=seq,
+            occurred_at=occurred_at,
+            actor_id=actor_id,
+            actor_username=username,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            incident_ref=incident_ref,
+            before=before_c,
+            after=after_c,
+            prev_hash=head.hash,
+            hash=digest,
+        )
+        head.seq, head.hash = seq, digest
         head.save(update_fields=["seq", "hash"])
-    return created
+    return event
 
 
 @dataclass(frozen=True)

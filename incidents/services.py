@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from breachdesk.audit import audit_batch, audit_record
+from breachdesk.audit import audit_record
 from breachdesk.models import OrgUnit
 from notifications.services import deadlines_start_for_incident, escalation_start
 from notifications.services.deadlines import deadlines_follow_discovery
@@ -103,7 +103,7 @@ def incident_report(
     errors = incident_errors(data, now=now)
     if errors:
         raise ValidationError(errors)
-    with transaction.atomic(), audit_batch():
+    with transaction.atomic():
         incident = Incident.objects.create(
             reference=_next_reference(at=now),
             title=title.strip(),

@@ -14,7 +14,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from breachdesk.audit import audit_batch
 from incidents.models import Incident
 
 from ..choices import TimerKind, TimerState
@@ -131,8 +130,7 @@ def _fire(timer: Timer) -> None:
     timer.fired_at = timezone.now()
     timer.save(update_fields=["state", "fired_at"])
     handler = _handlers()[TimerKind(timer.kind)]
-    with audit_batch():
-        handler(timer)
+    handler(timer)
 
 
 def _handlers() -> dict[TimerKind, Callable[[Timer], None]]:
