@@ -114,6 +114,7 @@ stop_gunicorn() {
   wait "$TIMEOUT_PID" 2>/dev/null || true
 }
 trap stop_gunicorn EXIT
+trap 'stop_gunicorn; exit 143' INT TERM
 "$PY" - "$PORT" <<'EOF'
 import http.client, sys, time
 for _ in range(120):
@@ -136,7 +137,7 @@ step "Load test"
 
 step "Stop gunicorn"
 stop_gunicorn
-trap - EXIT
+trap - EXIT INT TERM
 "$PY" bench/redis_reset.py
 
 step "EXPLAIN ANALYZE of the list queries (bench/results/explain${BENCH_LABEL:+.$BENCH_LABEL}.txt)"
