@@ -36,9 +36,10 @@ def incidents_for_user(user: User | AnonymousUser) -> QuerySet[Incident]:
     reporter_ids = [user.pk, *Profile.objects.filter(line_manager=user).values_list("user_id", flat=True)]
     visible = Q(reporter_id__in=reporter_ids)
     # Whoever has been told about an incident may read it (PC02-8's national list included).
-    told = set(Notification.objects.filter(recipient=user).values_list("incident_id", flat=True))
-    if told:
-        visible |= Q(pk__in=sorted(told))
+    # A subquery, not a literal id list: a manager's notification history grows without bound.
+    told = Notification.objects.filter(recipient=user)
+    if told.exists():
+        visible |= Q(pk__in=told.values("incident_id"))
     if scope.unit_paths:
         visible |= Q(org_unit_id__in=list(OrgUnit.objects.filter(scope.unit_filter()).values_list("id", flat=True)))
     return qs.filter(visible)

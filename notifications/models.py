@@ -182,6 +182,8 @@ class Notification(models.Model):
         ordering = ["incident", "step", "id"]
         indexes = [
             models.Index(fields=["recipient", "state"], name="notification_recipient_state"),
+            # The "told about it" rule of incidents_for_user reads incident ids by recipient.
+            models.Index(fields=["recipient", "incident"], name="notif_recipient_incident"),
             models.Index(fields=["incident", "id"], name="notification_incident"),
         ]
         constraints = [

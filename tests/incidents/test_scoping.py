@@ -86,3 +86,16 @@ def test_edit_and_note_outside_scope_change_nothing(org, two_incidents):
     tyne.refresh_from_db()
     assert tyne.title == "Tyne incident"
     assert not tyne.timeline.filter(body="sneaky").exists()
+
+
+def test_scope_sql_does_not_grow_with_the_notification_history(org):
+    # The "told about it" rule must stay a subquery: a literal list of every incident a
+    # manager was ever notified about made their list page scan and hash it on each request.
+    from notifications.services import timers_sweep
+
+    IncidentFactory(reporter=org["reporter"])
+    before = len(str(incidents_for_user(org["manager"]).query))
+    for _ in range(30):
+        IncidentFactory(reporter=org["reporter"], org_unit=OrgUnit.objects.get(code="NE-DUR-DAR"))
+    timers_sweep()
+    assert len(str(incidents_for_user(org["manager"]).query)) == before
