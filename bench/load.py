@@ -581,6 +581,48 @@ def main() -> None:
     timed("hash + COPY audit events", timings)(lambda: copy_rows(AuditEvent, audit_rows(), with_id=False))
     timed("COPY timeline entries", timings)(lambda: copy_rows(TimelineEntry, timeline, with_id=True))
 
+    def notification_rows(line_manager: dict[int, int]) -> Iterator[dict[str, Any]]:
+        """What reporting does since escalations exist: the reporter's line manager is told
+        (escalation step 1). Scoped reads check "was this user told", so a manager's
+        history of notifications is part of the realistic volume. (No queries in here: it
+        runs while the COPY is in progress on the same connection.)"""
+        for inc in plan.incidents:
+            manager_id = line_manager.get(inc["reporter_id"])
+            if manager_id is None:
+                continue
+            sent = inc["reported_at"] + timedelta(seconds=rng.uniform(1, 30))
+            acked = sent + timedelta(minutes=rng.expovariate(1 / 20))
+            done = acked < now
+            yield {
+                "incident_id": inc["id"],
+                "purpose": "escalation",
+                "ack_required": True,
+                "step": 1,
+                "role": "line_manager",
+                "recipient_id": manager_id,
+                "channel": "email",
+                "state": "acknowledged" if done else "sent",
+                "created_at": inc["reported_at"],
+                "sent_at": sent,
+                "due_at": inc["reported_at"] + timedelta(hours=1),
+                "acknowledged_at": acked if done else None,
+                "acknowledged_by_id": manager_id if done else None,
+                "ack_method": "link" if done else "",
+                "attempts": 1,
+            }
+
+    def copy_notifications() -> int:
+        from django.apps import apps
+
+        try:
+            model = apps.get_model("notifications", "Notification")
+        except LookupError:
+            return 0
+        line_manager = dict(Profile.objects.exclude(line_manager=None).values_list("user_id", "line_manager_id"))
+        return copy_rows(model, notification_rows(line_manager), with_id=False)
+
+    n_notifications = timed("COPY notifications", timings)(copy_notifications)
+
     def finish() -> None:
         with transaction.atomic():
             AuditChainHead.objects.filter(id=1).update(seq=chain["seq"], hash=chain["hash"])
@@ -617,6 +659,7 @@ def main() -> None:
         "timeline_entries": TimelineEntry.objects.count(),
         "audit_events": AuditEvent.objects.count(),
         "users": user_model.objects.count(),
+        "notifications": n_notifications,
     }
     status_mix = dict(Counter(i["status"] for i in plan.incidents))
     code_of = {u.pk: code for code, u in units.items()}
