@@ -13,6 +13,7 @@ by itself (the run gives up after --timeout seconds).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import signal
@@ -66,9 +67,16 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "escalation.json"))
     args = parser.parse_args()
 
-    smtp_port = free_port()
     sink_file = ROOT / "bench" / "results" / "escalation-smtp.log"
     sink_file.parent.mkdir(parents=True, exist_ok=True)
+    # One run at a time: a second run would drop the database and empty the mail log under
+    # the first one's feet.
+    lock = open(sink_file.with_suffix(".lock"), "w")  # noqa: SIM115 - held until the process exits
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit("another bench/escalation.py run is in progress")
+    smtp_port = free_port()
     sink_file.write_text("")
     smtp = subprocess.Popen(  # the SMTP server in its own process: no GIL shared with the driver
         [str(VENV / "python"), str(ROOT / "bench" / "smtp_sink.py"), str(smtp_port), str(sink_file)]
@@ -158,7 +166,7 @@ def main() -> None:
     for i in range(args.incidents):
         target = t0 + i * interval
         while time.monotonic() < target:
-            time.sleep(min(0.01, target - time.monotonic()))
+            time.sleep(max(0.0, min(0.01, target - time.monotonic())))
         # Discovered 59 min 40 s ago: the one-hour manager clock runs out during the run too.
         incident_report(
             reporter=reporter,

@@ -76,11 +76,15 @@ def audit_record(
     actor_id = user.pk if user is not None else None
     username = user.get_username() if user is not None else actor_username
     before_c, after_c = _canonical(before), _canonical(after)
-    with transaction.atomic():
+    # No savepoint: the event belongs to its caller's transaction and fails with it.
+    with transaction.atomic(savepoint=False):
         # The chain's lock: the head row, locked FOR UPDATE, so seq and prev_hash are taken
-        # in commit order. get_or_create covers a database that has no head row yet.
-        AuditChainHead.objects.get_or_create(id=1)
-        head = AuditChainHead.objects.select_for_update().get(id=1)
+        # in commit order. A database with no head row yet gets one (once).
+        try:
+            head = AuditChainHead.objects.select_for_update().get(id=1)
+        except AuditChainHead.DoesNotExist:
+            AuditChainHead.objects.get_or_create(id=1)
+            head = AuditChainHead.objects.select_for_update().get(id=1)
         seq = head.seq + 1
         occurred_at = timezone.now()
         digest = event_hash(

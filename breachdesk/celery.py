@@ -2,13 +2,28 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "breachdesk.settings.dev")
 
 app = Celery("breachdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Celery's Django fixup closes every database connection before and after each task unless
+# CELERY_DB_REUSE_MAX is set: a new PostgreSQL backend (a fork, authentication, time zone
+# set-up) for every timer fired. Workers keep their connection the way the web process does
+# instead: Django's close_old_connections() around each task honours CONN_MAX_AGE and
+# CONN_HEALTH_CHECKS. The fixup still recycles connections every 2 x this many tasks.
+app.conf.CELERY_DB_REUSE_MAX = 5000
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _recycle_database_connections(**kwargs: object) -> None:
+    from django.db import close_old_connections
+
+    close_old_connections()
 
 
 app.conf.beat_schedule = {

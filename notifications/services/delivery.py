@@ -118,7 +118,7 @@ def on_send_timer(timer: Timer) -> None:
 def notification_send(*, notification_id: int | None) -> bool:
     """Send one notification if it is still waiting to go. The row lock makes a duplicated
     wake-up a no-op: one email per notification."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the timer's transaction, when there is one
         notification = (
             Notification.objects.select_for_update(of=("self",))
             .select_related("incident__org_unit", "recipient", "escalation")
@@ -213,7 +213,7 @@ def _send_failed(notification: Notification, exc: Exception) -> None:
 
 def notification_remind(*, notification_id: int | None) -> bool:
     """Send a reminder to a recipient who has not confirmed (PC02-9)."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the timer's transaction, when there is one
         notification = (
             Notification.objects.select_for_update(of=("self",))
             .select_related("incident__org_unit", "recipient", "escalation")
