@@ -2,17 +2,19 @@
 
 from celery import shared_task
 
-from .services.timers import timer_fire, timers_sweep
+from .services.timers import firing_inline, timer_fire, timers_sweep
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def timer_fire_task(timer_id: int, token: str) -> bool:
-    return timer_fire(timer_id=timer_id, token=token)
+    with firing_inline():
+        return timer_fire(timer_id=timer_id, token=token)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def timers_sweep_task() -> int:
-    fired = timers_sweep()
+    with firing_inline():
+        fired = timers_sweep()
     if fired >= 200:
         timers_sweep_task.delay()  # more are due: carry on without waiting for the next beat
     return fired

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -20,6 +22,22 @@ from ..choices import TimerKind, TimerState
 from ..models import Deadline, Notification, Timer
 
 logger = logging.getLogger(__name__)
+
+# Set while a worker fires timers. A timer armed there that is already due (the send that
+# follows a timeout, the email about a missed clock) is fired by the same worker as soon as
+# the transaction that armed it commits, instead of taking a trip through the broker and
+# the queue behind everything else. Its row is committed first, so if the worker dies in
+# between, the sweep fires it.
+_fire_inline: ContextVar[bool] = ContextVar("breachdesk_fire_inline", default=False)
+
+
+@contextmanager
+def firing_inline() -> Iterator[None]:
+    token = _fire_inline.set(True)
+    try:
+        yield
+    finally:
+        _fire_inline.reset(token)
 
 
 def _id(value: int | None) -> int:
@@ -53,8 +71,18 @@ def timer_arm(
         # Far-off timers are left to the sweep: an ETA held for hours sits in worker memory
         # and Redis redelivers it after the visibility timeout anyway.
         timer_id, token = timer.pk, str(timer.token)
-        transaction.on_commit(lambda: _enqueue_fire(timer_id, token, due_at))
+        if _fire_inline.get() and due_at <= timezone.now():
+            transaction.on_commit(lambda: _fire_now(timer_id, token))
+        else:
+            transaction.on_commit(lambda: _enqueue_fire(timer_id, token, due_at))
     return timer
+
+
+def _fire_now(timer_id: int, token: str) -> None:
+    try:
+        timer_fire(timer_id=timer_id, token=token)
+    except Exception:  # the row is committed and pending: the sweep retries it
+        logger.exception("timer %s failed when fired inline; the sweep will retry it", timer_id)
 
 
 def _enqueue_fire(timer_id: int, token: str, due_at: datetime) -> None:

@@ -16,6 +16,8 @@ from breachdesk.models import AuditEvent
 from notifications.choices import AckMethod, DeadlineState, NotificationState, TimerKind, TimerState
 from notifications.models import Approval, Deadline, EscalationPolicy, Notification, Timer
 from notifications.services import approval_decide, notification_acknowledge, timer_fire, timers_sweep
+from notifications.services import timers as timers_module
+from notifications.services.timers import firing_inline
 from tests.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db
@@ -430,6 +432,44 @@ def test_a_timer_not_yet_due_does_not_fire_early(org, clock, mailbox):
     assert not timer_fire(timer_id=timeout.pk, token=str(timeout.token))
     timeout.refresh_from_db()
     assert timeout.state == TimerState.PENDING
+
+
+def test_in_a_worker_a_follow_on_send_that_is_due_fires_once_the_timeout_commits(
+    org, clock, mailbox, django_capture_on_commit_callbacks, monkeypatch
+):
+    # given a manager who has not confirmed by the timeout, and a broker that records wake-ups
+    incident = report(org, clock)
+    enqueued = []
+    monkeypatch.setattr(timers_module, "_enqueue_fire", lambda *args: enqueued.append(args))
+    timeout = Timer.objects.get(incident=incident, kind=TimerKind.NOTIFICATION_TIMEOUT)
+    clock.shift(timedelta(minutes=20, seconds=1))
+
+    # when a worker fires the timeout
+    with django_capture_on_commit_callbacks(execute=True), firing_inline():
+        assert timer_fire(timer_id=timeout.pk, token=str(timeout.token))
+
+    # then the alternate's email went at once from the same worker, not through the queue
+    [send] = Timer.objects.filter(incident=incident, kind=TimerKind.NOTIFICATION_SEND, state=TimerState.FIRED)[1:]
+    assert send.fired_at == send.due_at
+    assert mailbox.to("isr@example.org")
+    assert [args[0] for args in enqueued] == [
+        t.pk for t in Timer.objects.filter(incident=incident, kind=TimerKind.NOTIFICATION_TIMEOUT, state="pending")
+    ]  # only the alternate's own timeout, which is not yet due, goes to the broker
+
+
+def test_outside_a_worker_a_due_timer_goes_to_the_broker(
+    org, clock, mailbox, monkeypatch, django_capture_on_commit_callbacks
+):
+    enqueued = []
+    monkeypatch.setattr(timers_module, "_enqueue_fire", lambda *args: enqueued.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = IncidentFactory(reporter=org["reporter"])
+    # every timer due within the hour (the send, due now, and the one-hour clock) is
+    # handed to the broker; nothing fires in the reporting request itself
+    due_soon = Timer.objects.filter(incident=incident, due_at__lte=timezone.now() + timedelta(hours=1))
+    assert sorted(args[0] for args in enqueued) == sorted(due_soon.values_list("pk", flat=True))
+    assert due_soon.filter(kind=TimerKind.NOTIFICATION_SEND, state=TimerState.PENDING).exists()
+    assert not mailbox.messages
 
 
 def test_editing_the_policy_does_not_change_a_running_escalation(org, clock, mailbox):
