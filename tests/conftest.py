@@ -67,6 +67,7 @@ class Mailbox:
         import threading
 
         self.messages: list[Any] = []
+        self.peers: list[Any] = []  # the client address of each message: one per connection
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -75,6 +76,7 @@ class Mailbox:
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self.lock:
             self.messages.append(message)
+            self.peers.append(session.peer)
         return "250 OK"
 
     def to(self, address: str) -> list[Any]:
@@ -114,4 +116,4 @@ def mailbox(settings: Any) -> Any:
     box.port = port  # type: ignore[attr-defined]
     box.controller = controller  # type: ignore[attr-defined]
     yield box
-    controller.stop()
+    box.controller.stop()  # type: ignore[attr-defined]  # a test may have replaced it

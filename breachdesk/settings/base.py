@@ -124,6 +124,9 @@ MEDIA_ROOT = VAR_DIR / "media"
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="breachdesk@localhost")
+# A worker keeps its connection to the mail server open between notifications, and closes
+# it after this many seconds without one (mail servers drop idle clients after a while).
+EMAIL_IDLE_SECONDS = env.int("EMAIL_IDLE_SECONDS", default=30)
 SERVICE_BASE_URL = env.str("SERVICE_BASE_URL", default="http://127.0.0.1:8000")
 
 # Celery: the database rows are the truth for every deadline; the broker only wakes

@@ -7,13 +7,17 @@ counts as informed; after the last attempt the recipient is treated as unconfirm
 from __future__ import annotations
 
 import logging
+import smtplib
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -111,6 +115,68 @@ def _step_name(notification: Notification) -> str:
     return step["name"] if step else ""
 
 
+class _Outbox(threading.local):
+    backend: BaseEmailBackend | None = None
+    key: tuple[object, ...] = ()
+    used_at: float = 0.0
+
+
+_outbox = _Outbox()
+
+
+def _backend_key() -> tuple[object, ...]:
+    return (
+        settings.EMAIL_BACKEND,
+        getattr(settings, "EMAIL_HOST", ""),
+        getattr(settings, "EMAIL_PORT", 0),
+        getattr(settings, "EMAIL_HOST_USER", ""),
+        getattr(settings, "EMAIL_USE_TLS", False),
+        getattr(settings, "EMAIL_USE_SSL", False),
+    )
+
+
+def _close_outbox() -> None:
+    if _outbox.backend is not None:
+        try:
+            _outbox.backend.close()
+        except Exception:  # closing a dead connection: nothing to save
+            logger.debug("closing the mail connection failed", exc_info=True)
+    _outbox.backend = None
+
+
+def deliver(message: EmailMultiAlternatives) -> None:
+    """Send over this process's open connection to the mail server, opening one when there
+    is none. A connection (and, with TLS, a handshake) per message is most of the cost of a
+    burst of notifications. A connection idle for longer than EMAIL_IDLE_SECONDS is closed
+    rather than trusted; one that is kept is checked with NOOP first, so a connection the
+    server has dropped is replaced before the message is offered, never after (a message is
+    offered once per attempt). Errors propagate: the caller's retry policy applies."""
+    key = _backend_key()
+    stale = time.monotonic() - _outbox.used_at > settings.EMAIL_IDLE_SECONDS
+    if _outbox.backend is not None and (stale or _outbox.key != key or not _still_open(_outbox.backend)):
+        _close_outbox()
+    if _outbox.backend is None:
+        _outbox.backend = get_connection()
+        _outbox.key = key
+        _outbox.backend.open()
+    try:
+        _outbox.backend.send_messages([message])
+    except Exception:
+        _close_outbox()
+        raise
+    _outbox.used_at = time.monotonic()
+
+
+def _still_open(backend: BaseEmailBackend) -> bool:
+    smtp = getattr(backend, "connection", None)
+    if not isinstance(smtp, smtplib.SMTP):
+        return True  # not an SMTP backend (console, file, memory): nothing to check
+    try:
+        return bool(smtp.noop()[0] == 250)
+    except (smtplib.SMTPException, OSError):
+        return False
+
+
 def on_send_timer(timer: Timer) -> None:
     notification_send(notification_id=timer.notification_id)
 
@@ -130,7 +196,7 @@ def notification_send(*, notification_id: int | None) -> bool:
         try:
             if not notification.recipient.email:
                 raise ValueError("recipient has no email address")
-            build_message(notification).send()
+            deliver(build_message(notification))
         except Exception as exc:
             _send_failed(notification, exc)
             return False
@@ -222,7 +288,7 @@ def notification_remind(*, notification_id: int | None) -> bool:
         if notification.state != NotificationState.SENT:
             return False
         try:
-            build_message(notification, reminder=True).send()
+            deliver(build_message(notification, reminder=True))
         except Exception as exc:
             logger.warning("reminder for notification %s failed: %s", notification.pk, type(exc).__name__)
             audit_record(

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from aiosmtpd.controller import Controller
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.utils import timezone
@@ -470,6 +471,34 @@ def test_outside_a_worker_a_due_timer_goes_to_the_broker(
     assert sorted(args[0] for args in enqueued) == sorted(due_soon.values_list("pk", flat=True))
     assert due_soon.filter(kind=TimerKind.NOTIFICATION_SEND, state=TimerState.PENDING).exists()
     assert not mailbox.messages
+
+
+def test_a_worker_reuses_its_mail_connection_and_replaces_one_the_server_dropped(org, clock, mailbox, settings):
+    # given two incidents' notifications sent one after the other by the same process
+    IncidentFactory(reporter=org["reporter"])
+    IncidentFactory(reporter=org["reporter2"])
+    assert timers_sweep() >= 2
+    # then both went over one connection
+    assert len(mailbox.messages) == 2
+    assert len(set(mailbox.peers)) == 1
+
+    # when the server drops the connection (restarted), the next send opens a new one and
+    # the message is offered once
+    mailbox.controller.stop()
+    mailbox.controller = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port)
+    mailbox.controller.start()
+    IncidentFactory(reporter=org["reporter"])
+    timers_sweep()
+    assert len(mailbox.messages) == 3
+    assert len(set(mailbox.peers)) == 2
+
+    # and a connection idle for longer than EMAIL_IDLE_SECONDS is not trusted at all
+    settings.EMAIL_IDLE_SECONDS = 0
+    IncidentFactory(reporter=org["reporter"])
+    timers_sweep()
+    assert len(mailbox.messages) == 4
+    assert len(set(mailbox.peers)) == 3
+    assert Notification.objects.filter(state=NotificationState.SENT, attempts=1).count() == 4
 
 
 def test_editing_the_policy_does_not_change_a_running_escalation(org, clock, mailbox):
