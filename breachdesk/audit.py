@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -60,6 +63,53 @@ def event_hash(
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
+class AuditBatch:
+    """The events of one use case, appended together when it ends (``audit_batch``)."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.renames: dict[str, str] = {}
+
+    def rename_incident(self, provisional: str, reference: str) -> None:
+        """The incident these events name got its reference only at the end of the use case:
+        where they say ``provisional`` (as their incident or as a value in before/after),
+        they will say ``reference``. ``provisional`` must be unguessable (e.g. a UUID)."""
+        self.renames[provisional] = reference
+
+    def _renamed(self, event: dict[str, Any]) -> dict[str, Any]:
+        def rename(value: Any) -> Any:
+            return self.renames.get(value, value) if isinstance(value, str) else value
+
+        out = dict(event, incident_ref=rename(event["incident_ref"]))
+        for key in ("before", "after"):
+            if isinstance(event[key], dict):
+                out[key] = {k: rename(v) for k, v in event[key].items()}
+        return out
+
+
+_batch: ContextVar[AuditBatch | None] = ContextVar("breachdesk_audit_batch", default=None)
+
+
+@contextmanager
+def audit_batch() -> Iterator[AuditBatch]:
+    """Collect a use case's audit events and append them together when it ends, still inside
+    its transaction: one lock of the chain's head, one insert, one update, and the lock is
+    held from there to the commit instead of from the use case's first event. Nested
+    batches join the outer one; an exception discards the events with everything else."""
+    outer = _batch.get()
+    if outer is not None:
+        yield outer
+        return
+    batch = AuditBatch()
+    token = _batch.set(batch)
+    try:
+        yield batch
+    finally:
+        _batch.reset(token)
+    if batch.events:
+        _append([batch._renamed(event) for event in batch.events] if batch.renames else batch.events)
+
+
 def audit_record(
     *,
     actor: User | AnonymousUser | None,
@@ -70,13 +120,29 @@ def audit_record(
     before: Any = None,
     after: Any = None,
     actor_username: str = "",
-) -> AuditEvent:
-    """Append one event to the chain. Call inside the transaction of the change it records."""
+) -> None:
+    """Append one event to the chain, or to the current ``audit_batch``. Call inside the
+    transaction of the change it records."""
     user = actor if actor is not None and actor.is_authenticated else None
-    actor_id = user.pk if user is not None else None
-    username = user.get_username() if user is not None else actor_username
-    before_c, after_c = _canonical(before), _canonical(after)
-    # No savepoint: the event belongs to its caller's transaction and fails with it.
+    fields = {
+        "actor_id": user.pk if user is not None else None,
+        "actor_username": user.get_username() if user is not None else actor_username,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "incident_ref": incident_ref,
+        "before": _canonical(before),
+        "after": _canonical(after),
+    }
+    batch = _batch.get()
+    if batch is not None:
+        batch.events.append(fields)
+    else:
+        _append([fields])
+
+
+def _append(events: list[dict[str, Any]]) -> None:
+    # No savepoint: the events belong to their caller's transaction and fail with it.
     with transaction.atomic(savepoint=False):
         # The chain's lock: the head row, locked FOR UPDATE, so seq and prev_hash are taken
         # in commit order. A database with no head row yet gets one (once).
@@ -85,38 +151,15 @@ def audit_record(
         except AuditChainHead.DoesNotExist:
             AuditChainHead.objects.get_or_create(id=1)
             head = AuditChainHead.objects.select_for_update().get(id=1)
-        seq = head.seq + 1
-        occurred_at = timezone.now()
-        digest = event_hash(
-            seq=seq,
-            occurred_at=occurred_at,
-            actor_id=actor_id,
-            actor_username=username,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            incident_ref=incident_ref,
-            before=before_c,
-            after=after_c,
-            prev_hash=head.hash,
-        )
-        event = AuditEvent.objects.create(
-            seq=seq,
-            occurred_at=occurred_at,
-            actor_id=actor_id,
-            actor_username=username,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            incident_ref=incident_ref,
-            before=before_c,
-            after=after_c,
-            prev_hash=head.hash,
-            hash=digest,
-        )
-        head.seq, head.hash = seq, digest
+        rows = []
+        for fields in events:
+            seq = head.seq + 1
+            occurred_at = timezone.now()
+            digest = event_hash(seq=seq, occurred_at=occurred_at, prev_hash=head.hash, **fields)
+            rows.append(AuditEvent(seq=seq, occurred_at=occurred_at, prev_hash=head.hash, hash=digest, **fields))
+            head.seq, head.hash = seq, digest
+        AuditEvent.objects.bulk_create(rows)
         head.save(update_fields=["seq", "hash"])
-    return event
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,16 @@ writes the timeline entry and the audit event, and starts the clocks."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from breachdesk.audit import audit_record
+from breachdesk.audit import audit_batch, audit_record
 from breachdesk.models import OrgUnit
 from notifications.services import deadlines_start_for_incident, escalation_start
 from notifications.services.deadlines import deadlines_follow_discovery
@@ -52,15 +53,20 @@ def _snapshot(incident: Incident, fields: tuple[str, ...] | list[str]) -> dict[s
 
 
 def _next_reference(*, at: datetime) -> str:
-    """BD-<year>-<six digits>: the year's counter row is locked, so two concurrent reports
-    never get the same number and a number is never reused (a rolled-back transaction
-    rolls its increment back with it)."""
+    """BD-<year>-<six digits>, from the year's counter row in one statement that creates,
+    increments and locks it: two concurrent reports never get the same number, and a
+    rolled-back report rolls its increment back with it, so numbers are never skipped or
+    reused. Taken at the very end of the report's transaction, to hold the lock briefly."""
     year = timezone.localtime(at).year
-    ReferenceSequence.objects.bulk_create([ReferenceSequence(year=year, last=0)], ignore_conflicts=True)
-    seq = ReferenceSequence.objects.select_for_update().get(year=year)
-    seq.last += 1
-    seq.save(update_fields=["last"])
-    return f"BD-{year}-{seq.last:06d}"
+    table = connection.ops.quote_name(ReferenceSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO {table} ("year", "last") VALUES (%s, 1) '  # noqa: S608 - the table name is ours
+            f'ON CONFLICT ("year") DO UPDATE SET "last" = {table}."last" + 1 RETURNING "last"',
+            [year],
+        )
+        (number,) = cursor.fetchone()
+    return f"BD-{year}-{number:06d}"
 
 
 def incident_report(
@@ -103,9 +109,14 @@ def incident_report(
     errors = incident_errors(data, now=now)
     if errors:
         raise ValidationError(errors)
-    with transaction.atomic():
+    # Everything is written first under a provisional reference; the real one and the audit
+    # events (which name it) come last, so the two locks that every report queues for (the
+    # year's counter and the audit chain's head) are held for a few statements, not the
+    # whole report.
+    provisional = f"~{uuid.uuid4().hex[:24]}"  # the column holds 32
+    with transaction.atomic(), audit_batch() as audit:
         incident = Incident.objects.create(
-            reference=_next_reference(at=now),
+            reference=provisional,
             title=title.strip(),
             description=description.strip(),
             category=category,
@@ -143,6 +154,9 @@ def incident_report(
         )
         deadlines_start_for_incident(incident=incident, actor=reporter)
         escalation_start(incident=incident, actor=reporter)
+        incident.reference = _next_reference(at=now)
+        Incident.objects.filter(pk=incident.pk).update(reference=incident.reference)
+        audit.rename_incident(provisional, incident.reference)
     return incident
 
 

@@ -20,7 +20,7 @@ from ..choices import DeadlineCode, DeadlineState, IcoSubmissionKind, Notificati
 from ..clocks import NATIONAL_INFORMED_WITHIN, initial_deadlines
 from ..models import Deadline, IcoSubmission, Timer
 from ..recipients import holders_nearest
-from .timers import _id, timer_arm, timers_cancel
+from .timers import TimerSpec, _id, timer_arm, timers_arm, timers_cancel
 
 REASON_MAX = 5_000
 ICO_DECIDERS = frozenset({Role.DPO, Role.SIRO})
@@ -48,20 +48,19 @@ def deadlines_start_for_incident(*, incident: Incident, actor: User) -> list[Dea
     rows = Deadline.objects.bulk_create(
         [Deadline(incident=incident, code=p.code, starts_at=p.starts_at, due_at=p.due_at) for p in planned]
     )
+    specs = []
     for deadline in rows:
         deadline.incident = incident
-        _arm_due(deadline)
+        if deadline.due_at is not None:
+            specs.append(TimerSpec(kind=TimerKind.DEADLINE_DUE, due_at=deadline.due_at, deadline=deadline))
         if deadline.code == DeadlineCode.ICO_NOTIFIED and deadline.starts_at is not None:
             for hours in settings.ICO_REMINDER_HOURS:
                 at = deadline.starts_at + timedelta(hours=hours)
                 if deadline.due_at is None or at < deadline.due_at:
-                    timer_arm(
-                        kind=TimerKind.DEADLINE_REMINDER,
-                        incident=incident,
-                        due_at=at,
-                        deadline=deadline,
-                        data={"hours": hours},
+                    specs.append(
+                        TimerSpec(kind=TimerKind.DEADLINE_REMINDER, due_at=at, deadline=deadline, data={"hours": hours})
                     )
+    timers_arm(incident=incident, specs=specs)
     audit_record(
         actor=actor,
         action="deadlines.started",

@@ -10,12 +10,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from breachdesk.audit import audit_batch
 from incidents.models import Incident
 
 from ..choices import TimerKind, TimerState
@@ -57,25 +60,50 @@ def timer_arm(
     data: dict[str, object] | None = None,
 ) -> Timer:
     """Create a timer row and, once the transaction commits, an ETA wake-up for it."""
-    timer = Timer.objects.create(
-        kind=kind,
+    [timer] = timers_arm(
         incident=incident,
-        due_at=due_at,
-        notification=notification,
-        deadline=deadline,
-        data=data or {},
-        created_at=timezone.now(),
+        specs=[TimerSpec(kind=kind, due_at=due_at, notification=notification, deadline=deadline, data=data)],
+    )
+    return timer
+
+
+@dataclass(frozen=True)
+class TimerSpec:
+    kind: TimerKind
+    due_at: datetime
+    notification: Notification | None = None
+    deadline: Deadline | None = None
+    data: dict[str, object] | None = None
+
+
+def timers_arm(*, incident: Incident, specs: list[TimerSpec]) -> list[Timer]:
+    """Create several timer rows in one statement, each woken up as ``timer_arm`` does."""
+    now = timezone.now()
+    timers = Timer.objects.bulk_create(
+        [
+            Timer(
+                kind=spec.kind,
+                incident=incident,
+                due_at=spec.due_at,
+                notification=spec.notification,
+                deadline=spec.deadline,
+                data=spec.data or {},
+                created_at=now,
+            )
+            for spec in specs
+        ]
     )
     horizon = timedelta(seconds=settings.TIMER_ETA_HORIZON_SECONDS)
-    if due_at - timezone.now() <= horizon:
-        # Far-off timers are left to the sweep: an ETA held for hours sits in worker memory
-        # and Redis redelivers it after the visibility timeout anyway.
-        timer_id, token = timer.pk, str(timer.token)
-        if _fire_inline.get() and due_at <= timezone.now():
-            transaction.on_commit(lambda: _fire_now(timer_id, token))
+    for timer in timers:
+        if timer.due_at - now > horizon:
+            # Far-off timers are left to the sweep: an ETA held for hours sits in worker
+            # memory and Redis redelivers it after the visibility timeout anyway.
+            continue
+        if _fire_inline.get() and timer.due_at <= now:
+            transaction.on_commit(partial(_fire_now, timer.pk, str(timer.token)))
         else:
-            transaction.on_commit(lambda: _enqueue_fire(timer_id, token, due_at))
-    return timer
+            transaction.on_commit(partial(_enqueue_fire, timer.pk, str(timer.token), timer.due_at))
+    return timers
 
 
 def _fire_now(timer_id: int, token: str) -> None:
@@ -158,7 +186,8 @@ def _fire(timer: Timer) -> None:
     timer.fired_at = timezone.now()
     timer.save(update_fields=["state", "fired_at"])
     handler = _handlers()[TimerKind(timer.kind)]
-    handler(timer)
+    with audit_batch():
+        handler(timer)
 
 
 def _handlers() -> dict[TimerKind, Callable[[Timer], None]]:

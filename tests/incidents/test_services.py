@@ -1,7 +1,9 @@
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 
 from breachdesk.audit import audit_verify
@@ -10,6 +12,7 @@ from incidents.choices import Status, TimelineKind
 from incidents.models import Incident, TimelineEntry
 from incidents.services import incident_add_note, incident_report, incident_update
 from notifications.models import Deadline
+from tests.conftest import requires_postgres
 from tests.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,6 +51,64 @@ def test_references_are_unique_and_sequential(org):
     refs = [IncidentFactory(reporter=org["reporter"]).reference for _ in range(3)]
     numbers = [int(r.rsplit("-", 1)[1]) for r in refs]
     assert numbers == [numbers[0], numbers[0] + 1, numbers[0] + 2]
+
+
+def test_the_reference_is_taken_last_yet_every_audit_event_names_it(org):
+    incident = IncidentFactory(reporter=org["reporter"])
+    events = AuditEvent.objects.filter(seq__gt=0).order_by("seq")
+    assert not events.filter(incident_ref__startswith="~").exists()
+    reported = events.get(action="incident.reported", incident_ref=incident.reference)
+    assert reported.after["reference"] == incident.reference
+    assert Incident.objects.get(pk=incident.pk).reference == incident.reference
+    assert audit_verify().ok
+
+
+def test_a_report_that_fails_late_uses_no_number(org, monkeypatch):
+    first = IncidentFactory(reporter=org["reporter"])
+
+    def broken(**kwargs):
+        raise RuntimeError("escalation failed")
+
+    monkeypatch.setattr("incidents.services.escalation_start", broken)
+    with pytest.raises(RuntimeError):
+        IncidentFactory(reporter=org["reporter"])
+    monkeypatch.undo()
+    second = IncidentFactory(reporter=org["reporter"])
+    assert int(second.reference.rsplit("-", 1)[1]) == int(first.reference.rsplit("-", 1)[1]) + 1
+    assert Incident.objects.count() == 2
+    assert audit_verify().ok
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_reports_get_contiguous_references_and_one_chain(org):
+    # given several people reporting at once, each in their own transaction
+    errors: list[BaseException] = []
+    refs: list[str] = []
+
+    def report(n: int) -> None:
+        try:
+            for _ in range(6):
+                refs.append(IncidentFactory(reporter=org["reporter"], title=f"Concurrent {n}").reference)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=report, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    # then 24 distinct, contiguous references, each incident's events naming its own
+    assert errors == []
+    numbers = sorted(int(r.rsplit("-", 1)[1]) for r in refs)
+    assert numbers == list(range(numbers[0], numbers[0] + 24))
+    for incident in Incident.objects.filter(title__startswith="Concurrent"):
+        event = AuditEvent.objects.get(action="incident.reported", incident_ref=incident.reference)
+        assert event.object_id == str(incident.pk)
+    assert audit_verify().ok
 
 
 def test_invalid_report_writes_nothing(org):
