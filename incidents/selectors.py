@@ -89,15 +89,17 @@ def overdue_deadlines() -> QuerySet[Deadline]:
 
 
 def incident_list_page(
-    qs: QuerySet[Incident], *, before_id: int | None, page_size: int
+    qs: QuerySet[Incident], *, before_id: int | None, page_size: int, deadlines: QuerySet[Deadline] | None = None
 ) -> tuple[list[Incident], int | None]:
     """Keyset pagination on id (newest first): no OFFSET, no COUNT of the whole table.
-    Returns the page and the cursor for the next one."""
+    Returns the page and the cursor for the next one. ``deadlines`` narrows the clocks
+    fetched with each incident (all of them by default)."""
     if before_id is not None:
         qs = qs.filter(id__lt=before_id)
+    clocks = deadlines if deadlines is not None else Deadline.objects.all()
     rows = list(
         qs.select_related("org_unit")
-        .prefetch_related(Prefetch("deadlines", queryset=Deadline.objects.order_by("due_at", "id")))
+        .prefetch_related(Prefetch("deadlines", queryset=clocks.order_by("due_at", "id")))
         .order_by("-id")[: page_size + 1]
     )
     next_cursor = rows[page_size - 1].id if len(rows) > page_size else None

@@ -16,9 +16,13 @@ from breachdesk.choices import AUDIT_VERIFY_ROLES, GLOBAL_ROLES, UNIT_SCOPED_ROL
 from breachdesk.http import current_user
 from breachdesk.models import OrgUnit
 from breachdesk.selectors import user_has_role
+from notifications.choices import DeadlineState
 from notifications.forms import ChangeDueForm, IcoSubmissionForm, ReasonForm
+from notifications.models import Deadline
 from notifications.selectors import (
+    LIST_CLOCK_FIELDS,
     approvals_for_incident,
+    clock_flags,
     deadline_rows,
     escalation_preview,
     ico_submissions_for_incident,
@@ -50,7 +54,8 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     except ValueError:
         before = None
     qs = selectors.incidents_filtered(selectors.incidents_for_user(request.user), filters)
-    incidents, next_cursor = selectors.incident_list_page(qs, before_id=before, page_size=PAGE_SIZE)
+    pending = Deadline.objects.filter(state=DeadlineState.PENDING).only(*LIST_CLOCK_FIELDS)
+    incidents, next_cursor = selectors.incident_list_page(qs, before_id=before, page_size=PAGE_SIZE, deadlines=pending)
     params = request.GET.copy()
     next_url = None
     if next_cursor is not None:
@@ -61,7 +66,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         request,
         "incidents/list.html",
         {
-            "rows": [(i, deadline_rows(i.deadlines.all(), now=now)) for i in incidents],
+            "rows": [(i, clock_flags(i.deadlines.all(), now=now)) for i in incidents],
             "filters": filters,
             "next_url": next_url,
             "is_first_page": before is None,

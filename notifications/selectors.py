@@ -64,6 +64,27 @@ def deadline_rows(deadlines: Iterable[Deadline], *, now: datetime) -> list[Deadl
 
 
 @dataclass(frozen=True)
+class ClockFlag:
+    rag: str
+    short_title: str
+
+
+# What a list of incidents needs of their clocks: only the pending ones, few columns.
+LIST_CLOCK_FIELDS = ("id", "incident_id", "code", "starts_at", "due_at", "state")
+
+
+def clock_flags(deadlines: Iterable[Deadline], *, now: datetime) -> list[ClockFlag]:
+    """An incident's overdue (red) and due-soon (amber) clocks, for lists."""
+    flags = []
+    for d in deadlines:
+        if d.state == DeadlineState.PENDING:
+            colour = rag(starts_at=d.starts_at, due_at=d.due_at, now=now)
+            if colour in ("red", "amber"):
+                flags.append(ClockFlag(rag=colour, short_title=SHORT_TITLES[DeadlineCode(d.code)]))
+    return flags
+
+
+@dataclass(frozen=True)
 class Recipient:
     role: str
     names: list[str]

@@ -86,7 +86,7 @@ def test_concurrent_reports_get_contiguous_references_and_one_chain(org):
     errors: list[BaseException] = []
     refs: list[str] = []
 
-    def report(n: int) -> None:
+    def report(n):  # untyped: factory_boy returns its model untyped
         try:
             for _ in range(6):
                 refs.append(IncidentFactory(reporter=org["reporter"], title=f"Concurrent {n}").reference)
