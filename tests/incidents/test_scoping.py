@@ -99,3 +99,29 @@ def test_scope_sql_does_not_grow_with_the_notification_history(org):
         IncidentFactory(reporter=org["reporter"], org_unit=OrgUnit.objects.get(code="NE-DUR-DAR"))
     timers_sweep()
     assert len(str(incidents_for_user(org["manager"]).query)) == before
+
+
+def test_told_about_it_gives_the_same_incidents_probed_row_by_row_or_hashed(org, monkeypatch):
+    # given incidents inside and outside the manager's unit, some of which they were told about
+    from incidents import selectors
+    from notifications.models import Notification
+    from notifications.services import timers_sweep
+
+    darlington = OrgUnit.objects.get(code="NE-DUR-DAR")
+    told_outside = IncidentFactory(reporter=org["reporter2"], org_unit=darlington)
+    untold_outside = IncidentFactory(reporter=org["reporter2"], org_unit=darlington)
+    IncidentFactory(reporter=org["reporter"])
+    timers_sweep()
+    Notification.objects.filter(incident=told_outside).update(recipient=org["manager"])
+    users = [org[name] for name in ("manager", "manager2", "reporter", "reporter2", "isr", "chief", "press")]
+    hashed = {u.username: set(incidents_for_user(u).values_list("pk", flat=True)) for u in users}
+
+    # when everyone counts as told about "many" (the row-by-row probe)
+    monkeypatch.setattr(selectors, "TOLD_PROBE_THRESHOLD", 1)
+    probed = {u.username: set(incidents_for_user(u).values_list("pk", flat=True)) for u in users}
+
+    # then both ways see exactly the same incidents, including the one they were told about
+    assert probed == hashed
+    assert told_outside.pk in probed["manager"]
+    assert untold_outside.pk not in probed["manager"]
+    assert "IS NOT NULL" in str(incidents_for_user(org["manager"]).query)
