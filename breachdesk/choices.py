@@ -75,3 +75,33 @@ NATIONAL_LIST_ROLES: tuple[Role, ...] = (
     Role.ISR,
     Role.PRESS_NEWS_DESK,
 )
+
+
+class ControlKind(models.TextChoices):
+    """The East Midlands enforcement conditions (DOMAIN.md s.7)."""
+
+    SIRO_APPOINTED = "siro_appointed", "SIRO appointed"
+    PREMISES_RISK_ASSESSED = "premises_risk_assessed", "Premises risk-assessed"
+    MEDIA_ENCRYPTED = "media_encrypted", "Portable devices and removable media encrypted"
+    STAFF_TRAINED = "staff_trained", "Staff trained in data protection within the last two years"
+    SHARING_AGREEMENT = "sharing_agreement", "Data sharing agreement in place"
+
+
+class ControlSubject(models.TextChoices):
+    UNIT = "unit", "Unit"
+    PROJECT = "project", "Collaborative project"
+    PROCESSOR = "processor", "Processor or contractor"
+
+
+# Which controls each kind of subject must have in place. A unit inherits what is recorded
+# for the units above it; its own record, when there is one, stands instead.
+REQUIRED_CONTROLS: dict[str, tuple[ControlKind, ...]] = {
+    ControlSubject.UNIT: (ControlKind.PREMISES_RISK_ASSESSED, ControlKind.MEDIA_ENCRYPTED, ControlKind.STAFF_TRAINED),
+    ControlSubject.PROJECT: (
+        ControlKind.SIRO_APPOINTED,
+        ControlKind.SHARING_AGREEMENT,
+        ControlKind.MEDIA_ENCRYPTED,
+        ControlKind.STAFF_TRAINED,
+    ),
+    ControlSubject.PROCESSOR: (ControlKind.SHARING_AGREEMENT, ControlKind.MEDIA_ENCRYPTED, ControlKind.STAFF_TRAINED),
+}

@@ -1,4 +1,4 @@
-"""Organisation (units, people, roles, alternates) and the audit trail."""
+"""Organisation (units, people, roles, alternates, the controls register) and the audit trail."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from .choices import Role, UnitLevel
+from .choices import ControlKind, ControlSubject, Role, UnitLevel
 
 
 class OrgUnit(models.Model):
@@ -136,3 +136,44 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+
+
+class ControlCheck(models.Model):
+    """One dated check of one control (DOMAIN.md s.7, the East Midlands conditions) for a
+    unit, a collaborative project or a processor. Checks are never edited: a later check of
+    the same control for the same subject stands, and the earlier ones stay as the record."""
+
+    subject = models.CharField(max_length=16, choices=ControlSubject.choices)
+    unit = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="control_checks")
+    partner = models.CharField(
+        max_length=200, blank=True, help_text="The project or processor, as named on incidents (third party)."
+    )
+    kind = models.CharField(max_length=32, choices=ControlKind.choices)
+    in_place = models.BooleanField()
+    checked_on = models.DateField()
+    valid_until = models.DateField(null=True, blank=True, help_text="When the control must be checked again.")
+    evidence = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-checked_on", "-id"]
+        indexes = [
+            models.Index(fields=["unit", "kind", "-checked_on"], name="control_unit_kind"),
+            models.Index(fields=["partner", "kind", "-checked_on"], name="control_partner_kind"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(subject=ControlSubject.UNIT) & Q(unit__isnull=False) & Q(partner=""))
+                | (~Q(subject=ControlSubject.UNIT) & Q(unit__isnull=True) & ~Q(partner="")),
+                name="control_unit_xor_partner",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("checked_on")),
+                name="control_valid_after_checked",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.unit.code if self.unit is not None else self.partner
+        return f"{who}: {self.kind} {'in place' if self.in_place else 'gap'} ({self.checked_on})"

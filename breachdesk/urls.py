@@ -7,6 +7,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
 from incidents.api import IncidentViewSet
+from incidents.api import api_urls as incident_api_urls
 from notifications import views as notification_views
 from notifications.api import api_urls as notification_api_urls
 from riskassess.api import api_urls as risk_api_urls
@@ -27,6 +28,7 @@ api_v1 = [
     path("audit/verify/", AuditVerifyView.as_view(), name="audit-verify"),
     *notification_api_urls(),
     *risk_api_urls(),
+    *incident_api_urls(),
     *router.urls,
 ]
 

@@ -77,3 +77,85 @@ class TimelineKind(models.TextChoices):
     REPORTED = "reported", "Reported"
     NOTE = "note", "Note"
     UPDATED = "updated", "Details updated"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    PLAN = "plan", "Breach management plan"
+
+
+class PlanElement(models.TextChoices):
+    """The ICO's four elements of breach management (DOMAIN.md s.5)."""
+
+    CONTAINMENT = "containment", "Containment and recovery"
+    ASSESSMENT = "assessment", "Assessment of ongoing risk"
+    NOTIFICATION = "notification", "Notification of breach"
+    EVALUATION = "evaluation", "Evaluation and response"
+
+
+class ActionKind(models.TextChoices):
+    CONTAINMENT = "containment", "Containment and recovery"
+    IMPROVEMENT = "improvement", "Improvement"
+
+
+class ActionTopic(models.TextChoices):
+    """What an improvement action changes (evaluation and response)."""
+
+    PROCEDURE = "procedure", "Procedure or guidance"
+    TRAINING = "training", "Training or supervision"
+    TECHNICAL = "technical", "Technical measure"
+    PROCESSOR_CONTRACT = "processor_contract", "Processor or contract follow-up"
+    AUDIT = "audit", "Audit"
+    OTHER = "other", "Other"
+
+
+class ActionState(models.TextChoices):
+    OPEN = "open", "To do"
+    DONE = "done", "Done"
+    NOT_DONE = "not_done", "Not done (explained)"
+
+
+class Party(models.TextChoices):
+    """Who was told (notification of breach, apart from the ICO: see IcoSubmission)."""
+
+    DATA_SUBJECTS = "data_subjects", "The people affected"
+    POLICE = "police", "Police"
+    PARTNER = "partner", "Partner organisation"
+    PROCESSOR = "processor", "Processor or contractor"
+    PRESS = "press", "Press line (cleared by the Press Office)"
+    BRIEFING = "briefing", "Briefing (Private Office, Press Office, Director-General's office, Directors)"
+    OTHER = "other", "Someone else"
+
+
+class NoticeMethod(models.TextChoices):
+    DIRECT_LETTER = "direct_letter", "Direct letter"
+    INTERMEDIARY = "intermediary", "Through an intermediary (e.g. prison governor or probation officer)"
+    PUBLIC = "public", "Public communication"
+    EMAIL = "email", "Email"
+    PHONE = "phone", "Phone"
+    MEETING = "meeting", "Meeting or visit"
+    OTHER = "other", "Other"
+
+
+class RootCauseKind(models.TextChoices):
+    """A fixed, reportable list of root causes."""
+
+    UNENCRYPTED_MEDIA = "unencrypted_media", "Unencrypted device or media"
+    ADDRESSING_ERROR = "addressing_error", "Human error in addressing"
+    SUPERVISION_TRAINING = "supervision_training", "Lack of supervision or training"
+    PROCESSOR_BREACH = "processor_breach", "Processor breach of contract"
+    INSECURE_PREMISES = "insecure_premises", "Insecure premises"
+    NO_AUDIT_TRAIL = "no_audit_trail", "No audit trail"
+    OTHER = "other", "Other"
+
+
+class EnquiryKind(models.TextChoices):
+    ENQUIRY = "enquiry", "Enquiry: was my data in it?"
+    COMPLAINT = "complaint", "Complaint"
+    COMPENSATION_CLAIM = "compensation_claim", "Compensation claim"
+
+
+class EnquiryOutcome(models.TextChoices):
+    PENDING = "pending", "Not decided yet"
+    UPHELD = "upheld", "Upheld"
+    PARTLY_UPHELD = "partly_upheld", "Partly upheld"
+    NOT_UPHELD = "not_upheld", "Not upheld"
+    SETTLED = "settled", "Settled"
+    WITHDRAWN = "withdrawn", "Withdrawn"

@@ -120,6 +120,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = VAR_DIR / "media"
+# Evidence attached to incidents: outside the web root, served only through access checks.
+EVIDENCE_ROOT = Path(env.str("EVIDENCE_ROOT", default=str(VAR_DIR / "evidence")))
+EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
+# Recurrence (DOMAIN.md s.7): similar incidents within this many days of each other.
+RECURRENCE_WINDOW_DAYS = env.int("RECURRENCE_WINDOW_DAYS", default=90)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

@@ -69,7 +69,7 @@ def test_a_report_that_fails_late_uses_no_number(org, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("escalation failed")
 
-    monkeypatch.setattr("incidents.services.escalation_start", broken)
+    monkeypatch.setattr("incidents.services.report.escalation_start", broken)
     with pytest.raises(RuntimeError):
         IncidentFactory(reporter=org["reporter"])
     monkeypatch.undo()

@@ -17,9 +17,9 @@ from breachdesk.models import OrgUnit
 from notifications.services import deadlines_start_for_incident, escalation_start
 from notifications.services.deadlines import deadlines_follow_discovery
 
-from .choices import Encryption, Status, TimelineKind
-from .models import Incident, ReferenceSequence, TimelineEntry
-from .validation import incident_errors
+from ..choices import Encryption, Status, TimelineKind
+from ..models import Incident, ReferenceSequence, TimelineEntry
+from ..validation import incident_errors
 
 # Fields a reporter or manager may change after filing ("report now, details later").
 EDITABLE_FIELDS = (

@@ -31,10 +31,10 @@ from notifications.selectors import (
 from notifications.services.deadlines import ICO_DECIDERS, ICO_RECORDERS
 from riskassess.models import RiskAssessment
 
-from . import selectors, services
-from .choices import Category, DataCategory, Status, SubjectCategory
-from .forms import IncidentEditForm, IncidentReportForm, NoteForm
-from .models import Incident
+from .. import selectors, services
+from ..choices import Category, DataCategory, Status, SubjectCategory
+from ..forms import IncidentEditForm, IncidentReportForm, NoteForm
+from ..models import Incident
 
 PAGE_SIZE = 25
 

@@ -20,10 +20,10 @@ from breachdesk.models import AuditEvent, OrgUnit
 from breachdesk.selectors import user_has_role
 from notifications.models import Deadline
 
-from . import selectors, services
-from .choices import Category, DataCategory, Encryption, Status, SubjectCategory
-from .models import Incident
-from .validation import incident_errors
+from .. import selectors, services
+from ..choices import Category, DataCategory, Encryption, Status, SubjectCategory
+from ..models import Incident
+from ..validation import incident_errors
 
 
 class DeadlineSerializer(serializers.ModelSerializer):

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from breachdesk.models import OrgUnit
 
-from .choices import Category, DataCategory, Encryption, SubjectCategory
-from .models import DESCRIPTION_MAX, TEXT_MAX, TITLE_MAX
-from .validation import incident_errors
+from ..choices import Category, DataCategory, Encryption, SubjectCategory
+from ..models import DESCRIPTION_MAX, TEXT_MAX, TITLE_MAX
+from ..validation import incident_errors
 
 TIME_RE = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*$")
 

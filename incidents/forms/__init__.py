@@ -1,0 +1,3 @@
+from .report import DateTimeField, DateTimeWidget, IncidentEditForm, IncidentReportForm, NoteForm
+
+__all__ = ["DateTimeField", "DateTimeWidget", "IncidentEditForm", "IncidentReportForm", "NoteForm"]
