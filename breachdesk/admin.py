@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
-from .models import Alternate, AuditEvent, OrgUnit, Profile, RoleAssignment
+from .models import Alternate, AuditEvent, ControlCheck, OrgUnit, Profile, RoleAssignment
 
 User = get_user_model()
 
@@ -61,6 +61,27 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ["action"]
     search_fields = ["incident_ref", "actor_username", "object_id"]
     show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ControlCheck)
+class ControlCheckAdmin(admin.ModelAdmin):
+    """Read-only: checks are recorded through the service (its rules and audit event) at
+    /controls/new/ or the API, and never edited."""
+
+    list_display = ["checked_on", "subject", "unit", "partner", "kind", "in_place", "valid_until", "recorded_by"]
+    list_filter = ["subject", "kind", "in_place", "unit__level"]
+    list_select_related = ["unit", "recorded_by"]
+    search_fields = ["unit__code", "unit__name", "partner", "evidence"]
+    date_hierarchy = "checked_on"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

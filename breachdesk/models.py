@@ -43,6 +43,14 @@ class OrgUnit(models.Model):
     def subtree(self) -> models.QuerySet[OrgUnit]:
         return OrgUnit.objects.filter(path__startswith=self.path)
 
+    def ancestor_paths(self) -> list[str]:
+        """This unit's path and every path above it, nearest last."""
+        codes = self.path.strip("/").split("/")
+        return [f"/{'/'.join(codes[: i + 1])}/" for i in range(len(codes))]
+
+    def ancestors_and_self(self) -> models.QuerySet[OrgUnit]:
+        return OrgUnit.objects.filter(path__in=self.ancestor_paths())
+
 
 class Profile(models.Model):
     """What the organisation knows about a person beyond their Django user."""

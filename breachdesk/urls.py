@@ -14,6 +14,7 @@ from riskassess.api import api_urls as risk_api_urls
 
 from . import views
 from .api import AuditVerifyView, MeView, OrgUnitViewSet
+from .api import api_urls as control_api_urls
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -26,6 +27,7 @@ api_v1 = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("me/", MeView.as_view(), name="me"),
     path("audit/verify/", AuditVerifyView.as_view(), name="audit-verify"),
+    *control_api_urls(),
     *notification_api_urls(),
     *risk_api_urls(),
     *incident_api_urls(),
@@ -39,6 +41,8 @@ urlpatterns = [
     path("incidents/", include("incidents.urls")),
     path("incidents/", include("riskassess.urls")),
     path("tasks/", notification_views.my_tasks, name="tasks"),
+    path("controls/", views.controls_register, name="controls"),
+    path("controls/new/", views.control_new, name="control-new"),
     path("", include("notifications.urls")),
     path("health/live/", views.health_live, name="health-live"),
     path("admin/", admin.site.urls),

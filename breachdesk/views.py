@@ -1,7 +1,17 @@
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import selectors, services
+from .choices import ControlSubject
+from .forms import ControlCheckForm
+from .http import current_user
 
 
 @login_not_required
@@ -21,3 +31,57 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 @login_not_required
 def server_error(request: HttpRequest) -> HttpResponse:
     return render(request, "500.html", status=500)
+
+
+# --- The controls register (DOMAIN.md s.7) ------------------------------------------------------
+
+
+@require_GET
+def controls_register(request: HttpRequest) -> HttpResponse:
+    user = current_user(request)
+    if not selectors.control_register_visible_to(user):
+        raise PermissionDenied
+    return render(request, "controls/register.html", {"register": selectors.control_register_for_user(user)})
+
+
+@require_http_methods(["GET", "POST"])
+def control_new(request: HttpRequest) -> HttpResponse:
+    user = current_user(request)
+    if not selectors.control_can_record(user, subject=ControlSubject.UNIT):
+        raise PermissionDenied
+    data = request.POST if request.method == "POST" else request.GET
+    unit_code = (data.get("unit") or "").strip()
+    # A unit outside the user's part of the organisation does not exist for them.
+    unit = selectors.control_unit_get_for_user(user=user, code=unit_code) if unit_code else None
+    initial: dict[str, Any] = {}
+    if request.method == "GET":
+        initial = {k: request.GET[k] for k in ("subject", "unit", "partner", "kind") if request.GET.get(k)}
+        if unit is not None:
+            initial["subject"] = ControlSubject.UNIT.value
+    form = ControlCheckForm(request.POST or None, user=user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        cleaned = form.cleaned_data
+        try:
+            check = services.control_check_record(
+                actor=user,
+                subject=cleaned["subject"],
+                kind=cleaned["kind"],
+                in_place=cleaned["in_place"],
+                checked_on=cleaned["checked_on"],
+                # Passed as given: the service says which of the two a subject must leave empty.
+                unit=cleaned["unit"],
+                partner=cleaned.get("partner", ""),
+                valid_until=cleaned["valid_until"],
+                evidence=cleaned["evidence"],
+            )
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                for message in errors:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            who = check.unit.name if check.unit is not None else check.partner
+            messages.success(request, f"Check recorded: {check.get_kind_display()} for {who}.")
+            anchor = f"unit-{check.unit.code}" if check.unit is not None else "partners"
+            return redirect(f"{reverse('controls')}#{anchor}")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "controls/new.html", {"form": form}, status=status)

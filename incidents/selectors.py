@@ -4,10 +4,13 @@ API view and report uses to decide which incidents a user may see (DESIGN.md "Ac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Lower, Trim
 from django.db.models.lookups import IsNull
 from django.http import Http404
 from django.utils import timezone
@@ -15,9 +18,13 @@ from django.utils import timezone
 from breachdesk.models import AuditEvent, OrgUnit, Profile
 from breachdesk.selectors import scope_for_user
 from notifications.choices import DeadlineState
-from notifications.models import Deadline, Notification
+from notifications.models import Deadline, IcoSubmission, Notification
+from riskassess.choices import DecisionKind
+from riskassess.models import AssessedDataSet, RiskAssessment
+from riskassess.selectors import current_decisions
 
-from .models import Incident, TimelineEntry
+from .choices import OPEN_STATUSES, ActionKind, ActionState, Party, PlanElement
+from .models import Action, Incident, Lesson, PartyNotice, TimelineEntry, TrackerFormVersion
 
 # Above this many notifications, "told about it" is probed row by row rather than hashed.
 TOLD_PROBE_THRESHOLD = 2_000
@@ -134,3 +141,161 @@ def parse_filters(params: Any) -> IncidentFilters:
         overdue=str(params.get("overdue", "")).lower() in {"true", "1", "yes", "on"},
         q=str(params.get("q", "") or "")[:200],
     )
+
+
+# --- The breach management plan (DOMAIN.md s.5) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Missing:
+    """One thing an incident lacks before it can be closed, with the element it belongs to."""
+
+    element: str
+    message: str
+
+
+def containment_missing(incident: Incident) -> list[str]:
+    """Containment is done when there is at least one action and none is still to do: each is
+    done, or its explanation says why not."""
+    actions = list(Action.objects.filter(incident=incident, kind=ActionKind.CONTAINMENT).only("description", "state"))
+    if not actions:
+        return ["No containment and recovery action is recorded"]
+    return [
+        f"Containment action still to do: {a.description} (mark it done, or explain why not)"
+        for a in actions
+        if a.state == ActionState.OPEN
+    ]
+
+
+def closure_missing(incident: Incident) -> list[Missing]:
+    """Everything PC02-11 asks for before an incident is closed: containment done or
+    explained, every notification decision recorded and carried out, the tracker form
+    complete, lessons learned and improvement actions recorded."""
+    out = [Missing(PlanElement.CONTAINMENT, m) for m in containment_missing(incident)]
+    if not RiskAssessment.objects.filter(incident=incident).exists():
+        out.append(Missing(PlanElement.ASSESSMENT, "No risk assessment is recorded"))
+    decisions = current_decisions(incident)
+    told = set(PartyNotice.objects.filter(incident=incident).values_list("party", flat=True))
+    for kind in DecisionKind:
+        decision = decisions.get(kind)
+        if decision is None:
+            out.append(Missing(PlanElement.NOTIFICATION, f"No decision is recorded on: {kind.label}"))
+        elif decision.decision:
+            if kind == DecisionKind.NOTIFY_REGULATOR and not IcoSubmission.objects.filter(incident=incident).exists():
+                out.append(
+                    Missing(
+                        PlanElement.NOTIFICATION, "The decision was to notify the ICO, but no submission is recorded"
+                    )
+                )
+            if kind == DecisionKind.NOTIFY_SUBJECTS and Party.DATA_SUBJECTS not in told:
+                out.append(
+                    Missing(
+                        PlanElement.NOTIFICATION,
+                        "The decision was to tell the people affected, but telling them is not recorded",
+                    )
+                )
+            if kind == DecisionKind.INVOLVE_POLICE and Party.POLICE not in told:
+                out.append(
+                    Missing(
+                        PlanElement.NOTIFICATION,
+                        "The decision was to involve the police, but telling them is not recorded",
+                    )
+                )
+    tracker = TrackerFormVersion.objects.filter(incident=incident).order_by("-version").first()
+    if tracker is None:
+        out.append(Missing(PlanElement.EVALUATION, "The Security Incident Tracker Form is not started"))
+    elif tracker.missing:
+        out.append(
+            Missing(PlanElement.EVALUATION, "The tracker form is not complete: " + ", ".join(tracker.missing).lower())
+        )
+    if not Lesson.objects.filter(incident=incident).exists():
+        out.append(Missing(PlanElement.EVALUATION, "No lessons learned are recorded"))
+    if not Action.objects.filter(incident=incident, kind=ActionKind.IMPROVEMENT).exists():
+        out.append(Missing(PlanElement.EVALUATION, "No improvement action is recorded"))
+    return out
+
+
+@dataclass(frozen=True)
+class Similar:
+    incident: Incident
+    reasons: tuple[str, ...]
+    earlier: bool
+
+
+def _dataset_names(incident: Incident) -> set[str]:
+
+    names = AssessedDataSet.objects.filter(assessment__incident=incident).values_list("name", flat=True)
+    return {n.strip().lower() for n in names if n.strip()}
+
+
+def similar_incidents(
+    incident: Incident, *, user: User | AnonymousUser, window_days: int | None = None
+) -> list[Similar]:
+    """Recurrence (DOMAIN.md s.7): incidents within the window before or after this one in
+    the same unit and category, with the same processor, or losing the same data set. Only
+    those the user may see."""
+    days = settings.RECURRENCE_WINDOW_DAYS if window_days is None else window_days
+    window = timedelta(days=days)
+    match = Q(org_unit_id=incident.org_unit_id, category=incident.category)
+    partner = incident.third_party.strip().lower()
+    if partner:
+        match |= Q(pk__in=Incident.objects.annotate(p=Lower(Trim("third_party"))).filter(p=partner).values("pk"))
+    datasets = _dataset_names(incident)
+    if datasets:
+        match |= Q(
+            pk__in=AssessedDataSet.objects.annotate(n=Lower(Trim("name")))
+            .filter(n__in=datasets)
+            .values("assessment__incident_id")
+        )
+    rows = list(
+        incidents_for_user(user)
+        .filter(match)
+        .filter(discovered_at__gte=incident.discovered_at - window, discovered_at__lte=incident.discovered_at + window)
+        .exclude(pk=incident.pk)
+        .select_related("org_unit")
+        .order_by("-discovered_at")[:50]
+    )
+    their_datasets: dict[int, set[str]] = {}
+    if datasets and rows:
+        for incident_id, name in AssessedDataSet.objects.filter(
+            assessment__incident_id__in=[r.pk for r in rows]
+        ).values_list("assessment__incident_id", "name"):
+            their_datasets.setdefault(incident_id, set()).add(name.strip().lower())
+    out = []
+    for row in rows:
+        reasons = []
+        if row.org_unit_id == incident.org_unit_id and row.category == incident.category:
+            reasons.append("same unit and kind of loss")
+        if partner and row.third_party.strip().lower() == partner:
+            reasons.append(f"same processor or partner ({row.third_party.strip()})")
+        shared = sorted(datasets & their_datasets.get(row.pk, set()))
+        if shared:
+            reasons.append("same data set (" + ", ".join(shared) + ")")
+        out.append(Similar(incident=row, reasons=tuple(reasons), earlier=row.discovered_at <= incident.discovered_at))
+    return out
+
+
+def recurring_for_user(user: User | AnonymousUser, *, window_days: int | None = None) -> QuerySet[Incident]:
+    """Open incidents the user may see that repeat an earlier one in the same unit and
+    category within the window: the list an ISIM must not miss."""
+    days = settings.RECURRENCE_WINDOW_DAYS if window_days is None else window_days
+    window = timedelta(days=days)
+    earlier = Incident.objects.filter(
+        org_unit_id=OuterRef("org_unit_id"),
+        category=OuterRef("category"),
+        discovered_at__lte=OuterRef("discovered_at"),
+        discovered_at__gte=OuterRef("discovered_at") - window,
+    ).exclude(pk=OuterRef("pk"))
+    return (
+        incidents_for_user(user)
+        .filter(status__in=OPEN_STATUSES, discovered_at__gte=timezone.now() - window)
+        .filter(Exists(earlier))
+        .select_related("org_unit")
+        .order_by("-discovered_at")
+    )
+
+
+def open_actions_for_user(user: User) -> QuerySet[Action]:
+    """Actions the user owns that are still to do, whatever the incident's status: improvement
+    actions outlive the incident."""
+    return Action.objects.filter(owner=user, state=ActionState.OPEN).select_related("incident").order_by("due_on", "id")

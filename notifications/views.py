@@ -5,24 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from breachdesk.choices import GLOBAL_ROLES, UNIT_SCOPED_ROLES
+from breachdesk.choices import GLOBAL_ROLES, UNIT_SCOPED_ROLES, Role
 from breachdesk.http import current_user
 from breachdesk.selectors import user_has_role
-from incidents.selectors import incident_get_for_user
+from incidents.selectors import incident_get_for_user, open_actions_for_user, recurring_for_user
 
 from . import selectors, services
 from .choices import AckMethod, DeadlineCode, NotificationState
 from .forms import ApprovalDecisionForm, ChangeDueForm, IcoSubmissionForm, PhoneConfirmationForm, ReasonForm
 from .models import Approval, Notification
 from .services.delivery import LinkError, ack_token_read
+
+# Who is shown the incidents that repeat earlier ones (DOMAIN.md s.7).
+REPEAT_WATCHERS = frozenset({Role.ISIM, Role.SIRO, Role.DPO})
 
 
 def _source(request: HttpRequest) -> str:
@@ -76,11 +81,16 @@ def ack_link(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_GET
 def my_tasks(request: HttpRequest) -> HttpResponse:
+    watches_repeats = user_has_role(request.user, REPEAT_WATCHERS)
     return render(
         request,
         "notifications/tasks.html",
         {
             "tasks": selectors.tasks_for_user(request.user),
+            "my_actions": list(open_actions_for_user(current_user(request))[:100]),
+            "repeats": list(recurring_for_user(request.user)[:50]) if watches_repeats else [],
+            "recurrence_window_days": settings.RECURRENCE_WINDOW_DAYS,
+            "today": timezone.localdate(),
             "decision_form": ApprovalDecisionForm(),
             "phone_form": PhoneConfirmationForm(),
         },

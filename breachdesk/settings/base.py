@@ -187,6 +187,12 @@ SPECTACULAR_SETTINGS = {
         "LikelihoodEnum": "riskassess.choices.Likelihood",
         "DecisionKindEnum": "riskassess.choices.DecisionKind",
         "IcoSubmissionKindEnum": "notifications.choices.IcoSubmissionKind",
+        "ActionKindEnum": "incidents.choices.ActionKind",
+        "ActionStateEnum": "incidents.choices.ActionState",
+        "EnquiryKindEnum": "incidents.choices.EnquiryKind",
+        "EnquiryOutcomeEnum": "incidents.choices.EnquiryOutcome",
+        "ControlKindEnum": "breachdesk.choices.ControlKind",
+        "ControlSubjectEnum": "breachdesk.choices.ControlSubject",
     },
 }
 

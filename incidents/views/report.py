@@ -29,7 +29,6 @@ from notifications.selectors import (
     notifications_for_incident,
 )
 from notifications.services.deadlines import ICO_DECIDERS, ICO_RECORDERS
-from riskassess.models import RiskAssessment
 
 from .. import selectors, services
 from ..choices import Category, DataCategory, Status, SubjectCategory
@@ -109,12 +108,18 @@ def incident_confirmation(request: HttpRequest, reference: str) -> HttpResponse:
     )
 
 
-def _detail_context(request: HttpRequest, incident: Incident, note_form: NoteForm) -> dict[str, Any]:
+def _detail_context(
+    request: HttpRequest, incident: Incident, *, note_form: NoteForm | None = None, bound: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    from .evidence import evidence_context
+    from .plan import plan_context
+
     can_see_audit = user_has_role(request.user, UNIT_SCOPED_ROLES | AUDIT_VERIFY_ROLES)
     managing = user_has_role(request.user, UNIT_SCOPED_ROLES | GLOBAL_ROLES)
     return {
+        **plan_context(request, incident, **(bound or {})),
+        **evidence_context(incident),
         "notifications": notifications_for_incident(incident),
-        "latest_assessment": RiskAssessment.objects.filter(incident=incident).order_by("-version").first(),
         "approvals": approvals_for_incident(incident),
         "ico_submissions": ico_submissions_for_incident(incident),
         "can_manage": managing,
@@ -126,7 +131,7 @@ def _detail_context(request: HttpRequest, incident: Incident, note_form: NoteFor
         "incident": incident,
         "deadlines": deadline_rows(incident.deadlines.all(), now=timezone.now()),
         "timeline": selectors.incident_timeline(incident),
-        "note_form": note_form,
+        "note_form": note_form or NoteForm(),
         "data_labels": ", ".join(DataCategory(c).label for c in incident.data_categories),
         "subject_labels": ", ".join(SubjectCategory(c).label for c in incident.subject_categories),
         "audit_events": selectors.incident_audit_events(incident) if can_see_audit else None,
@@ -136,7 +141,7 @@ def _detail_context(request: HttpRequest, incident: Incident, note_form: NoteFor
 @require_GET
 def incident_detail(request: HttpRequest, reference: str) -> HttpResponse:
     incident = selectors.incident_get_for_user(user=request.user, reference=reference)
-    return render(request, "incidents/detail.html", _detail_context(request, incident, NoteForm()))
+    return render(request, "incidents/detail.html", _detail_context(request, incident))
 
 
 @require_GET
@@ -186,4 +191,4 @@ def incident_add_note(request: HttpRequest, reference: str) -> HttpResponse:
         else:
             messages.success(request, "Note added.")
             return redirect(reverse("incidents:detail", kwargs={"reference": reference}) + "#timeline")
-    return render(request, "incidents/detail.html", _detail_context(request, incident, form), status=400)
+    return render(request, "incidents/detail.html", _detail_context(request, incident, note_form=form), status=400)

@@ -1,19 +1,29 @@
-"""A demo organisation: national level, a region, two areas each with two units, and one
-user per role (API.md "Demo organisation"). Idempotent."""
+"""A demo organisation: national level, a region, two areas each with two units, one
+user per role (API.md "Demo organisation") and a few checks in the controls register, both
+in place and gaps. Idempotent."""
 
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
-from breachdesk.choices import Role, UnitLevel
-from breachdesk.models import OrgUnit
-from breachdesk.services import alternate_ensure, line_manager_set, org_unit_ensure, person_ensure, role_assign
+from breachdesk.choices import ControlKind, ControlSubject, Role, UnitLevel
+from breachdesk.models import ControlCheck, OrgUnit
+from breachdesk.services import (
+    alternate_ensure,
+    control_check_record,
+    line_manager_set,
+    org_unit_ensure,
+    person_ensure,
+    role_assign,
+)
 from notifications.models import EscalationPolicy, EscalationStep
 from notifications.policy import install_policy
 
@@ -64,6 +74,56 @@ NATIONAL: list[tuple[str, Role]] = [
 for _username, _role in NATIONAL:
     PEOPLE.append((_username, _role.label, "", _role.label, "NAT", [(_role, "NAT")]))
 
+# The controls register (DOMAIN.md s.7), so it shows both controls in place and gaps:
+# subject, unit code or partner, kind, in place, days ago checked, valid for days, evidence.
+CONTROL_CHECKS: list[tuple[ControlSubject, str, ControlKind, bool, int, int | None, str]] = [
+    (
+        ControlSubject.UNIT,
+        "NE-TYNE",
+        ControlKind.STAFF_TRAINED,
+        True,
+        200,
+        None,
+        "Area training log: every officer completed data protection e-learning (Learning Hub report filed).",
+    ),
+    (
+        ControlSubject.UNIT,
+        "NE-TYNE-NCL",
+        ControlKind.PREMISES_RISK_ASSESSED,
+        True,
+        90,
+        365,
+        "Premises risk assessment PRA-NCL-01, filed with the office manager.",
+    ),
+    (
+        ControlSubject.UNIT,
+        "NE-TYNE-NCL",
+        ControlKind.MEDIA_ENCRYPTED,
+        False,
+        30,
+        None,
+        "Spot check: two unencrypted memory sticks in use in the duty room.",
+    ),
+    (
+        ControlSubject.UNIT,
+        "NE-DUR",
+        ControlKind.STAFF_TRAINED,
+        True,
+        800,
+        None,
+        "Area training log, last full round.",
+    ),
+    (
+        ControlSubject.PROCESSOR,
+        "Acme Shredding Ltd",
+        ControlKind.SHARING_AGREEMENT,
+        True,
+        60,
+        730,
+        "Contract schedule 4 (data processing terms), signed by both parties.",
+    ),
+]
+
 
 class Command(BaseCommand):
     help = "Create (or complete) the demo organisation and one user per role."
@@ -106,9 +166,32 @@ class Command(BaseCommand):
             alternate_ensure(principal=users["manager2"], alternate=users["manager"], rank=1)
             alternate_ensure(principal=users["chief"], alternate=users["scs"], rank=1)
             install_policy(EscalationPolicy, EscalationStep)
+            _seed_controls(units, recorder=users["siro"])
         if generated and created_any:
             self.stdout.write(f"Demo users created. Password for every demo user (shown once): {password}")
         elif generated:
             self.stdout.write("Demo organisation already present; passwords unchanged.")
         else:
             self.stdout.write("Demo organisation ready; password from DEMO_PASSWORD.")
+
+
+def _seed_controls(units: dict[str, OrgUnit], *, recorder: User) -> None:
+    """The demo checks, each once: a check already there for its subject and kind stays."""
+    today = timezone.localdate()
+    for subject, who, kind, in_place, days_ago, valid_days, evidence in CONTROL_CHECKS:
+        unit = units[who] if subject == ControlSubject.UNIT else None
+        partner = "" if unit is not None else who
+        if ControlCheck.objects.filter(subject=subject, unit=unit, partner=partner, kind=kind).exists():
+            continue
+        checked_on = today - timedelta(days=days_ago)
+        control_check_record(
+            actor=recorder,
+            subject=subject,
+            kind=kind,
+            in_place=in_place,
+            checked_on=checked_on,
+            unit=unit,
+            partner=partner,
+            valid_until=checked_on + timedelta(days=valid_days) if valid_days else None,
+            evidence=evidence,
+        )
