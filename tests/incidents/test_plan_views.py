@@ -229,3 +229,40 @@ def test_incident_page_queries_do_not_grow_with_its_plan(org, client_for, django
     assert len(many) == len(few)
     with django_assert_max_num_queries(len(few)):
         client.get(page(big))
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "status/",
+        "actions/containment/new/",
+        "actions/improvement/new/",
+        "notices/",
+        "root-causes/",
+        "lessons/",
+        "tracker/",
+        "enquiries/",
+        "evidence/",
+    ],
+)
+@pytest.mark.parametrize("username", ["reporter2", "manager2"])
+def test_every_plan_page_is_404_outside_scope(org, incident, client_for, tail, username):
+    client = client_for(username)
+    assert client.post(page(incident, tail), {}).status_code == 404
+    assert client.get(page(incident)).status_code == 404
+
+
+@pytest.mark.parametrize("tail", ["notices/", "root-causes/", "lessons/", "actions/containment/new/", "enquiries/"])
+def test_plan_pages_refuse_writes_from_people_who_only_report(org, incident, client_for, tail):
+    """Valid input, the wrong person: the reporter sees the incident but does not run its plan."""
+    when = timezone.localtime() - timedelta(minutes=5)
+    stamp = {"_0": str(when.day), "_1": str(when.month), "_2": str(when.year), "_3": when.strftime("%H:%M")}
+    data = {
+        "notice-party": "police", "notice-method": "phone", "notice-recipient": "Police", "notice-summary": "Told",
+        **{f"notice-told_at{k}": v for k, v in stamp.items()},
+        "cause-cause": "addressing_error", "lesson-text": "A lesson",
+        "containment-description": "Recall", "containment-owner": org["reporter"].pk,
+        "enquiry-kind": "complaint", "enquiry-person_name": "A",
+        **{f"enquiry-received_at{k}": v for k, v in stamp.items()},
+    }  # fmt: skip
+    assert client_for("reporter").post(page(incident, tail), data).status_code == 403
