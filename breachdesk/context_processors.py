@@ -3,7 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from .selectors import roles_for_user
+from .selectors import control_register_visible_to, roles_for_user
 
 
 def service(request: HttpRequest) -> dict[str, Any]:
@@ -13,4 +13,5 @@ def service(request: HttpRequest) -> dict[str, Any]:
         profile = getattr(user, "profile", None)
         context["current_unit"] = profile.unit if profile is not None else None
         context["current_roles"] = roles_for_user(user)
+        context["sees_controls"] = control_register_visible_to(user)
     return context

@@ -661,3 +661,11 @@ def test_the_demo_register_is_seeded_once(org):
     assert count >= 5
     call_command("seed_demo", verbosity=0)
     assert ControlCheck.objects.count() == count
+
+
+@pytest.mark.parametrize(
+    ("username", "shown"), [("reporter", False), ("press", False), ("manager", True), ("siro", True)]
+)
+def test_the_service_header_links_to_the_register_for_those_who_may_see_it(org, username, shown):
+    html = login(username).get("/tasks/").content.decode()
+    assert ('href="/controls/"' in html) is shown
