@@ -309,7 +309,9 @@ class Enquiry(models.Model):
 
 def evidence_storage() -> Storage:
     # Outside the web root and STATIC/MEDIA: files are served only through the access checks.
-    return FileSystemStorage(location=settings.EVIDENCE_ROOT, base_url=None)
+    return FileSystemStorage(
+        location=settings.EVIDENCE_ROOT, base_url=None, file_permissions_mode=0o640, directory_permissions_mode=0o750
+    )
 
 
 def evidence_path(instance: Evidence, filename: str) -> str:

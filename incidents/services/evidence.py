@@ -114,6 +114,14 @@ def evidence_attach(
                 uploaded_by=actor,
                 uploaded_at=timezone.now(),
             )
+            TimelineEntry.objects.create(
+                incident=incident,
+                kind=TimelineKind.PLAN,
+                actor=actor,
+                created_at=evidence.uploaded_at,
+                body=f"Evidence attached: {name} ({content_type}, SHA-256 {sha256[:12]}…)",
+                data={"evidence": evidence.pk},
+            )
             audit_record(
                 actor=actor,
                 action="evidence.attached",

@@ -200,6 +200,8 @@ def test_an_accepted_file_is_stored_outside_the_web_root_hashed_and_audited(org,
     for public in (settings.STATIC_ROOT, settings.MEDIA_ROOT):
         assert not path.resolve().is_relative_to(Path(public).resolve())
     assert "report" not in path.name  # a random name: nothing the uploader chose reaches the disk
+    assert path.stat().st_mode & 0o777 == 0o640  # not readable by other accounts on the host
+    assert incident.timeline.filter(kind="plan", body__startswith="Evidence attached: report.pdf").exists()
     assert (evidence.original_name, evidence.content_type, evidence.size) == ("report.pdf", "application/pdf", len(PDF))
     assert evidence.sha256 == hashlib.sha256(PDF).hexdigest()
     assert (evidence.uploaded_by, evidence.action, evidence.note) == (org["reporter"], None, None)
