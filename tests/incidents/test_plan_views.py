@@ -265,4 +265,8 @@ def test_plan_pages_refuse_writes_from_people_who_only_report(org, incident, cli
         "enquiry-kind": "complaint", "enquiry-person_name": "A",
         **{f"enquiry-received_at{k}": v for k, v in stamp.items()},
     }  # fmt: skip
-    assert client_for("reporter").post(page(incident, tail), data).status_code == 403
+    response = client_for("reporter").post(page(incident, tail), data)
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "You cannot do this" in html  # the service's own page, saying who may
+    assert "Only managers" in html
