@@ -15,7 +15,8 @@ from django.db.models.lookups import IsNull
 from django.http import Http404
 from django.utils import timezone
 
-from breachdesk.models import AuditEvent, OrgUnit, Profile
+from breachdesk.choices import ControlSubject
+from breachdesk.models import AuditEvent, ControlCheck, OrgUnit, Profile
 from breachdesk.selectors import scope_for_user
 from notifications.choices import DeadlineState
 from notifications.models import Deadline, IcoSubmission, Notification
@@ -299,3 +300,13 @@ def open_actions_for_user(user: User) -> QuerySet[Action]:
     """Actions the user owns that are still to do, whatever the incident's status: improvement
     actions outlive the incident."""
     return Action.objects.filter(owner=user, state=ActionState.OPEN).select_related("incident").order_by("due_on", "id")
+
+
+def controls_citable(incident: Incident) -> QuerySet[ControlCheck]:
+    """Control checks a root cause may cite: the incident's unit and the units above it, and
+    its processor or partner."""
+    citable = Q(subject=ControlSubject.UNIT, unit__in=incident.org_unit.ancestors_and_self())
+    partner = incident.third_party.strip()
+    if partner:
+        citable |= ~Q(subject=ControlSubject.UNIT) & Q(partner__iexact=partner)
+    return ControlCheck.objects.filter(citable).select_related("unit").order_by("kind", "-checked_on")

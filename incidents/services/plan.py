@@ -10,11 +10,10 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from breachdesk.audit import audit_record
-from breachdesk.choices import GLOBAL_ROLES, UNIT_SCOPED_ROLES, ControlSubject, Role
+from breachdesk.choices import GLOBAL_ROLES, UNIT_SCOPED_ROLES, Role
 from breachdesk.models import ControlCheck
 from breachdesk.selectors import user_has_role
 from notifications.choices import DeadlineCode
@@ -22,6 +21,7 @@ from notifications.services.deadlines import deadline_meet
 
 from ..choices import ActionKind, ActionState, ActionTopic, NoticeMethod, Party, RootCauseKind, Status, TimelineKind
 from ..models import Action, Incident, Lesson, PartyNotice, RootCause, TimelineEntry
+from ..selectors import controls_citable
 
 # Who runs the plan: everyone who manages incidents in the unit, and the SIRO and DPO.
 PLAN_ROLES = UNIT_SCOPED_ROLES | GLOBAL_ROLES
@@ -242,14 +242,6 @@ def party_notice_record(
     return notice
 
 
-def _relevant_controls(incident: Incident) -> Q:
-    units = Q(subject=ControlSubject.UNIT, unit__in=incident.org_unit.ancestors_and_self())
-    partner = incident.third_party.strip()
-    if partner:
-        units |= ~Q(subject=ControlSubject.UNIT) & Q(partner__iexact=partner)
-    return units
-
-
 def root_cause_record(
     *, incident: Incident, actor: User, cause: str, detail: str = "", control: ControlCheck | None = None
 ) -> RootCause:
@@ -267,7 +259,7 @@ def root_cause_record(
     except ValidationError as error:
         errors.update(error.message_dict)
         text = ""
-    if control is not None and not ControlCheck.objects.filter(_relevant_controls(incident), pk=control.pk).exists():
+    if control is not None and not controls_citable(incident).filter(pk=control.pk).exists():
         errors["control"] = [
             "The control must be one recorded for the incident's unit, the units above it, or its processor"
         ]

@@ -15,9 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from breachdesk.choices import ControlSubject
 from breachdesk.http import current_user
-from breachdesk.models import ControlCheck
 from breachdesk.selectors import control_gaps_for_incident, user_has_role
 from riskassess.models import RiskAssessment
 from riskassess.selectors import current_decisions
@@ -48,23 +46,7 @@ from ..models import (
 )
 from ..services.plan import PLAN_ROLES
 from ..services.tracker import ENQUIRY_UPDATABLE
-
-
-def _apply_errors(form: forms.Form, error: ValidationError) -> None:
-    for field, field_messages in error.message_dict.items():
-        target = field if field in form.fields else None
-        for message in field_messages:
-            form.add_error(target, message)
-
-
-def relevant_controls(incident: Incident) -> Any:
-    """Control checks a root cause may cite: the incident's unit and the units above it, and
-    its processor or partner."""
-    q = ControlCheck.objects.filter(subject=ControlSubject.UNIT, unit__in=incident.org_unit.ancestors_and_self())
-    partner = incident.third_party.strip()
-    if partner:
-        q = q | ControlCheck.objects.exclude(subject=ControlSubject.UNIT).filter(partner__iexact=partner)
-    return q.select_related("unit").order_by("kind", "-checked_on")
+from .report import _apply_errors
 
 
 def plan_context(request: HttpRequest, incident: Incident, **bound: forms.Form) -> dict[str, Any]:
@@ -108,7 +90,7 @@ def plan_context(request: HttpRequest, incident: Incident, **bound: forms.Form) 
         "improvement_form": bound.get("improvement_form") or ActionForm(prefix="improvement"),
         "finish_form": bound.get("finish_form") or ActionFinishForm(),
         "notice_form": bound.get("notice_form") or PartyNoticeForm(initial={"told_at": timezone.now()}),
-        "root_cause_form": bound.get("root_cause_form") or RootCauseForm(controls=relevant_controls(incident)),
+        "root_cause_form": bound.get("root_cause_form") or RootCauseForm(controls=selectors.controls_citable(incident)),
         "lesson_form": bound.get("lesson_form") or LessonForm(),
         "transition_form": bound.get("transition_form") or TransitionForm(),
         "enquiry_form": bound.get("enquiry_form") or EnquiryForm(initial={"received_at": timezone.now()}),
@@ -198,7 +180,7 @@ def notice_add(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def root_cause_add(request: HttpRequest, reference: str) -> HttpResponse:
     incident = selectors.incident_get_for_user(user=request.user, reference=reference)
-    form = RootCauseForm(request.POST, controls=relevant_controls(incident))
+    form = RootCauseForm(request.POST, controls=selectors.controls_citable(incident))
     if form.is_valid():
         try:
             services.root_cause_record(incident=incident, actor=current_user(request), **form.cleaned_data)
