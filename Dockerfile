@@ -1,6 +1,9 @@
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
+# WeasyPrint draws the reports with Pango; Liberation Sans has Arial's metrics.
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-liberation \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml constraints.txt README.md ./
 RUN pip install --no-cache-dir -c constraints.txt .
 COPY . .

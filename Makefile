@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check install system-deps migrate demo clean
+.PHONY: run test check install report-deps system-deps migrate demo clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -16,15 +16,27 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# System packages: Chromium for the browser tests, poppler-utils for reading PDFs.
-system-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftotext >/dev/null 2>&1; then \
+# System packages. Reports (WeasyPrint) need Pango and a font with Arial's metrics;
+# the tests also need Chromium for the browser tests and poppler-utils for reading PDFs.
+REPORT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-liberation
+TEST_PACKAGES := chromium poppler-utils
+
+define apt_ensure
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "Install the system packages first: sudo apt-get install chromium poppler-utils"; exit 1; \
+	    echo "Install the system packages first: sudo apt-get install$$missing"; exit 1; \
 	  fi; \
 	fi
+endef
+
+report-deps:
+	$(call apt_ensure,$(REPORT_PACKAGES))
+
+system-deps: report-deps
+	$(call apt_ensure,$(TEST_PACKAGES))
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
@@ -32,7 +44,7 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py seed_demo
 
-run: demo
+run: report-deps demo
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start -f Procfile
 
 test: install system-deps

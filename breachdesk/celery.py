@@ -34,4 +34,10 @@ app.conf.beat_schedule = {
         "schedule": float(os.environ.get("TIMER_SWEEP_SECONDS", "2")),
         "options": {"expires": 30},
     },
+    # Letter batches whose message was lost or whose worker died (the row is the truth).
+    "letter-batches-sweep": {
+        "task": "notifications.tasks.letter_batches_sweep_task",
+        "schedule": 30.0,
+        "options": {"expires": 60},
+    },
 }

@@ -105,3 +105,7 @@ REQUIRED_CONTROLS: dict[str, tuple[ControlKind, ...]] = {
     ),
     ControlSubject.PROCESSOR: (ControlKind.SHARING_AGREEMENT, ControlKind.MEDIA_ENCRYPTED, ControlKind.STAFF_TRAINED),
 }
+
+
+# Who may see the SIRO summary of incidents across units.
+SUMMARY_ROLES = GLOBAL_ROLES | {Role.CHIEF_OFFICER, Role.DEPUTY_CHIEF_OFFICER, Role.SCS, Role.ISIM}

@@ -303,7 +303,10 @@ class InvestigationStartView(APIView):
 def api_urls() -> list[Any]:
     from django.urls import path
 
+    from .reports.api import api_urls as report_api_urls
+
     return [
+        *report_api_urls(),
         path(
             "incidents/<str:reference>/notifications/",
             IncidentNotificationsView.as_view(),

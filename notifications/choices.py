@@ -113,3 +113,29 @@ class TimerState(models.TextChoices):
 class IcoSubmissionKind(models.TextChoices):
     INITIAL = "initial", "Initial report"
     FOLLOW_UP = "follow_up", "Follow-up (Art 33(4))"
+
+
+class ReportKind(models.TextChoices):
+    """The formal reports (WeasyPrint). The first four are the API's ``kind`` (API.md)."""
+
+    ICO_NOTIFICATION = "ico-notification", "ICO personal data breach notification"
+    TRACKER_FORM = "tracker-form", "Security Incident Tracker Form"
+    OMBUDSMAN_PACK = "ombudsman-pack", "Ombudsman and complaint pack"
+    SUBJECT_LETTER = "subject-letter", "Letter to the people affected"
+    ENQUIRY_LETTER = "enquiry-letter", "Answer to an enquiry"
+    SIRO_SUMMARY = "siro-summary", "SIRO summary"
+
+
+INCIDENT_REPORT_KINDS = (
+    ReportKind.ICO_NOTIFICATION,
+    ReportKind.TRACKER_FORM,
+    ReportKind.OMBUDSMAN_PACK,
+    ReportKind.SUBJECT_LETTER,
+)
+
+
+class LetterBatchState(models.TextChoices):
+    QUEUED = "queued", "Waiting to start"
+    PROCESSING = "processing", "Being generated"
+    DONE = "done", "Ready"
+    FAILED = "failed", "Failed"

@@ -18,3 +18,17 @@ def timers_sweep_task() -> int:
     if fired >= 200:
         timers_sweep_task.delay()  # more are due: carry on without waiting for the next beat
     return fired
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def letter_batch_task(batch_id: int) -> bool:
+    from .services.letters import letter_batch_run
+
+    return letter_batch_run(batch_id=batch_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def letter_batches_sweep_task() -> int:
+    from .services.letters import letter_batches_sweep
+
+    return letter_batches_sweep()

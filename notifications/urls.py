@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .reports.views import urlpatterns as report_urls
 
 app_name = "notifications"
 
@@ -18,4 +19,5 @@ urlpatterns = [
     path("incidents/<str:reference>/deadlines/<str:code>/due/", views.deadline_change_due, name="deadline-change-due"),
     path("incidents/<str:reference>/investigation/start/", views.start_investigation, name="start-investigation"),
     path("escalation-policies/", views.policy_list, name="policies"),
+    *report_urls,
 ]

@@ -123,6 +123,13 @@ MEDIA_ROOT = VAR_DIR / "media"
 # Evidence attached to incidents: outside the web root, served only through access checks.
 EVIDENCE_ROOT = Path(env.str("EVIDENCE_ROOT", default=str(VAR_DIR / "evidence")))
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
+# Formal reports (WeasyPrint): issued versions are frozen here, outside the web root.
+REPORTS_ROOT = Path(env.str("REPORTS_ROOT", default=str(VAR_DIR / "reports")))
+# The data controller named in reports and letters; blank means the national unit's name.
+CONTROLLER_NAME = env.str("CONTROLLER_NAME", default="")
+CONTROLLER_ADDRESS = env.str("CONTROLLER_ADDRESS", default="")
+# Letters to the people affected: at most this many in one batch.
+LETTER_BATCH_MAX = env.int("LETTER_BATCH_MAX", default=100_000)
 # Recurrence (DOMAIN.md s.7): similar incidents within this many days of each other.
 RECURRENCE_WINDOW_DAYS = env.int("RECURRENCE_WINDOW_DAYS", default=90)
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from breachdesk.http import current_user
+from breachdesk.http import apply_errors, current_user
 from breachdesk.selectors import control_gaps_for_incident, user_has_role
 from riskassess.models import RiskAssessment
 from riskassess.selectors import current_decisions
@@ -46,7 +46,6 @@ from ..models import (
 )
 from ..services.plan import PLAN_ROLES
 from ..services.tracker import ENQUIRY_UPDATABLE
-from .report import _apply_errors
 
 
 def plan_context(request: HttpRequest, incident: Incident, **bound: forms.Form) -> dict[str, Any]:
@@ -132,7 +131,7 @@ def action_add(request: HttpRequest, reference: str, kind: str) -> HttpResponse:
                 topic=data["topic"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, "Action added.")
             return _back(
@@ -155,7 +154,7 @@ def action_finish(request: HttpRequest, reference: str, pk: int) -> HttpResponse
                 text=form.cleaned_data["text"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, "Action updated.")
             return _back(reference, f"#action-{action.pk}")
@@ -170,7 +169,7 @@ def notice_add(request: HttpRequest, reference: str) -> HttpResponse:
         try:
             services.party_notice_record(incident=incident, actor=current_user(request), **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, "Recorded who was told.")
             return _back(reference, f"#{PlanElement.NOTIFICATION}")
@@ -185,7 +184,7 @@ def root_cause_add(request: HttpRequest, reference: str) -> HttpResponse:
         try:
             services.root_cause_record(incident=incident, actor=current_user(request), **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, "Root cause recorded.")
             return _back(reference, f"#{PlanElement.EVALUATION}")
@@ -200,7 +199,7 @@ def lesson_add(request: HttpRequest, reference: str) -> HttpResponse:
         try:
             services.lesson_record(incident=incident, actor=current_user(request), text=form.cleaned_data["text"])
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, "Lesson learned recorded.")
             return _back(reference, f"#{PlanElement.EVALUATION}")
@@ -220,7 +219,7 @@ def transition(request: HttpRequest, reference: str) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, f"The incident is now {changed.get_status_display().lower()}.")
             return _back(reference, "#status")
@@ -251,7 +250,7 @@ def tracker_form(request: HttpRequest, reference: str) -> HttpResponse:
                 change_note=form.cleaned_data["change_note"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, f"Tracker form saved as version {row.version}.")
             return redirect("incidents:tracker", reference=reference)
@@ -289,7 +288,7 @@ def enquiry_add(request: HttpRequest, reference: str) -> HttpResponse:
         try:
             enquiry = services.enquiry_record(incident=incident, actor=current_user(request), **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, "Enquiry logged.")
             return redirect("incidents:enquiry", reference=reference, pk=enquiry.pk)
@@ -309,7 +308,7 @@ def enquiry_detail(request: HttpRequest, reference: str, pk: int) -> HttpRespons
         try:
             services.enquiry_update(enquiry=enquiry, actor=current_user(request), changes=dict(form.cleaned_data))
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, "Saved.")
             return redirect("incidents:enquiry", reference=reference, pk=enquiry.pk)

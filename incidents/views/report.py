@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from breachdesk.choices import AUDIT_VERIFY_ROLES, GLOBAL_ROLES, UNIT_SCOPED_ROLES
-from breachdesk.http import current_user
+from breachdesk.http import apply_errors, current_user
 from breachdesk.models import OrgUnit
 from breachdesk.selectors import user_has_role
 from notifications.choices import DeadlineState
@@ -36,13 +36,6 @@ from ..forms import IncidentEditForm, IncidentReportForm, NoteForm
 from ..models import Incident
 
 PAGE_SIZE = 25
-
-
-def _apply_errors(form: Any, error: ValidationError) -> None:
-    for field, messages_ in error.message_dict.items():
-        target = field if field in form.fields else None
-        for message in messages_:
-            form.add_error(target, message)
 
 
 @require_GET
@@ -87,7 +80,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
         try:
             incident = services.incident_report(reporter=current_user(request), **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             return redirect("incidents:confirmation", reference=incident.reference)
     return render(request, "incidents/new.html", {"form": form}, status=400 if form.errors else 200)
@@ -170,7 +163,7 @@ def incident_edit(request: HttpRequest, reference: str) -> HttpResponse:
         try:
             services.incident_update(incident=incident, actor=current_user(request), changes=changes)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, "Incident details saved.")
             return redirect("incidents:detail", reference=incident.reference)
@@ -187,7 +180,7 @@ def incident_add_note(request: HttpRequest, reference: str) -> HttpResponse:
         try:
             services.incident_add_note(incident=incident, author=current_user(request), body=form.cleaned_data["body"])
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, "Note added.")
             return redirect(reverse("incidents:detail", kwargs={"reference": reference}) + "#timeline")

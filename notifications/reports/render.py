@@ -1,0 +1,63 @@
+"""One template per report, two outputs: HTML for the browser preview, PDF by WeasyPrint. The
+PDF is tagged (headings, tables, lists) for screen readers, carries its title, language and
+author, embeds the fonts it uses, and prints the protective marking and the reference at the
+top and bottom of every page with the page number."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from django.template.loader import render_to_string
+
+from ..choices import ReportKind
+
+TEMPLATES = {
+    ReportKind.ICO_NOTIFICATION: "reports/ico_notification.html",
+    ReportKind.TRACKER_FORM: "reports/tracker_form.html",
+    ReportKind.OMBUDSMAN_PACK: "reports/ombudsman_pack.html",
+    ReportKind.SUBJECT_LETTER: "reports/letter.html",
+    ReportKind.ENQUIRY_LETTER: "reports/enquiry_letter.html",
+    ReportKind.SIRO_SUMMARY: "reports/siro_summary.html",
+}
+
+# Shared between renders in one process: fonts and images are loaded once.
+_CACHE: dict[str, Any] = {}
+
+
+def css_string(value: str) -> str:
+    """``value`` as a CSS string literal, for the page margin boxes."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+    return f'"{escaped}"'
+
+
+def render_html(kind: ReportKind | str, context: dict[str, Any], *, preview: bool = False) -> str:
+    ctx = {
+        **context,
+        "kind": ReportKind(kind),
+        "preview": preview,
+        "css_marking": css_string(str(context.get("marking", ""))),
+        "css_reference": css_string(str(context.get("reference", ""))),
+    }
+    return render_to_string(TEMPLATES[ReportKind(kind)], ctx)
+
+
+@dataclass(frozen=True)
+class Pdf:
+    content: bytes
+    pages: int
+
+
+def html_to_pdf(html: str) -> Pdf:
+    """WeasyPrint, on the HTML alone: no base URL, so the document can fetch nothing."""
+    from weasyprint import HTML  # imported here: it loads Pango, which pages do not need
+
+    document = HTML(string=html, base_url=None).render(cache=_CACHE, pdf_tags=True)
+    out = io.BytesIO()
+    document.write_pdf(out, pdf_tags=True)
+    return Pdf(content=out.getvalue(), pages=len(document.pages))
+
+
+def render_pdf(kind: ReportKind | str, context: dict[str, Any]) -> Pdf:
+    return html_to_pdf(render_html(kind, context))

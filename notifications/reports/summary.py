@@ -1,0 +1,190 @@
+"""The SIRO summary: for a period and a unit, the incidents the reader may see, counted by
+status, severity and kind; how the clocks fared; recurrence; control gaps; open improvement
+actions. The charts are the ones the dashboard uses."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from breachdesk.models import OrgUnit
+from breachdesk.selectors import ControlStatus, control_status_for_unit
+from incidents.choices import ActionKind, ActionState, Category, Status
+from incidents.models import Action, Incident
+from incidents.selectors import incidents_for_user
+from riskassess.choices import Level
+from riskassess.models import RiskAssessment
+
+from ..choices import SHORT_TITLES, DeadlineCode, DeadlineState
+from ..models import Deadline
+from .charts import BLUE, GREEN, GREY, ORANGE, RED, Bar, Segment, bar_chart, stacked_bars
+from .data import base_context
+
+ONE_HOUR_RULES = (DeadlineCode.MANAGER_INFORMED, DeadlineCode.NATIONAL_INFORMED)
+LEVEL_COLOURS = {Level.LOW: GREEN, Level.MEDIUM: BLUE, Level.HIGH: ORANGE, Level.VERY_HIGH: RED}
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+    @property
+    def start_at(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.start, time.min))
+
+    @property
+    def end_at(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min))
+
+    @property
+    def key(self) -> str:
+        return f"{self.start.isoformat()}..{self.end.isoformat()}"
+
+
+@dataclass(frozen=True)
+class Compliance:
+    code: str
+    title: str
+    met: int
+    missed: int
+    pending: int
+    not_required: int
+
+    @property
+    def decided(self) -> int:
+        return self.met + self.missed
+
+    @property
+    def rate(self) -> str:
+        return f"{round(100 * self.met / self.decided)}%" if self.decided else "n/a"
+
+
+def summary_incidents(user: User | AnonymousUser, period: Period, unit: OrgUnit | None) -> QuerySet[Incident]:
+    qs = incidents_for_user(user).filter(reported_at__gte=period.start_at, reported_at__lt=period.end_at)
+    if unit is not None:
+        qs = qs.filter(org_unit__path__startswith=unit.path)
+    latest_level = RiskAssessment.objects.filter(incident=OuterRef("pk")).order_by("-version").values("level")[:1]
+    return qs.annotate(severity=Subquery(latest_level)).select_related("org_unit").order_by("reported_at", "id")
+
+
+def _compliance(incident_ids: list[int]) -> list[Compliance]:
+    counts: Counter[tuple[str, str]] = Counter(
+        Deadline.objects.filter(incident_id__in=incident_ids).values_list("code", "state")
+    )
+    out = []
+    for code in DeadlineCode:
+        out.append(
+            Compliance(
+                code=code,
+                title=code.label,
+                met=counts[(code, DeadlineState.MET)],
+                missed=counts[(code, DeadlineState.MISSED)],
+                pending=counts[(code, DeadlineState.PENDING)],
+                not_required=counts[(code, DeadlineState.NOT_REQUIRED)],
+            )
+        )
+    return out
+
+
+def _recurrences(incidents: list[Incident], window_days: int) -> list[tuple[Incident, Incident]]:
+    """Incidents in the period that repeat an earlier one (same unit and kind of loss) within
+    the window: each with the earlier incident it repeats."""
+    if not incidents:
+        return []
+    earliest = min(i.discovered_at for i in incidents) - timedelta(days=window_days)
+    keys = {(i.org_unit_id, i.category) for i in incidents}
+    candidates = list(
+        Incident.objects.filter(
+            org_unit_id__in={k[0] for k in keys},
+            category__in={k[1] for k in keys},
+            discovered_at__gte=earliest,
+        ).order_by("discovered_at", "id")
+    )
+    out = []
+    for incident in incidents:
+        window_start = incident.discovered_at - timedelta(days=window_days)
+        before = [
+            c
+            for c in candidates
+            if c.pk != incident.pk
+            and c.org_unit_id == incident.org_unit_id
+            and c.category == incident.category
+            and window_start <= c.discovered_at <= incident.discovered_at
+        ]
+        if before:
+            out.append((incident, before[-1]))
+    return out
+
+
+def _gaps(units: list[OrgUnit]) -> list[ControlStatus]:
+    gaps: list[ControlStatus] = []
+    for unit in units:
+        gaps += [s for s in control_status_for_unit(unit) if s.is_gap]
+    return gaps
+
+
+def siro_summary(
+    user: User | AnonymousUser, *, period: Period, unit: OrgUnit | None, window_days: int, now: datetime | None = None
+) -> dict[str, Any]:
+    incidents = list(summary_incidents(user, period, unit))
+    ids = [i.pk for i in incidents]
+    by_status = Counter(i.status for i in incidents)
+    by_severity = Counter(getattr(i, "severity", None) or "none" for i in incidents)
+    by_category = Counter(i.category for i in incidents)
+    compliance = _compliance(ids)
+    units = sorted({i.org_unit for i in incidents} | ({unit} if unit is not None else set()), key=lambda u: u.path)
+    actions = list(
+        Action.objects.filter(incident_id__in=ids, kind=ActionKind.IMPROVEMENT, state=ActionState.OPEN)
+        .select_related("owner", "incident")
+        .order_by("due_on", "id")
+    )
+    today = timezone.localdate()
+    status_bars = [Bar(s.label, by_status[s]) for s in Status]
+    severity_bars = [Bar(level.label, by_severity[level], LEVEL_COLOURS[level]) for level in Level]
+    severity_bars.append(Bar("Not yet assessed", by_severity["none"], GREY))
+    category_bars = [Bar(c.label, by_category[c]) for c in Category if by_category[c]]
+    clock_rows = [
+        (
+            SHORT_TITLES[DeadlineCode(c.code)].capitalize(),
+            [
+                Segment("Met", c.met, GREEN),
+                Segment("Missed", c.missed, RED),
+                Segment("Running", c.pending, BLUE),
+                Segment("Not required", c.not_required, GREY),
+            ],
+        )
+        for c in compliance
+    ]
+    unit_label = unit.name if unit is not None else "All units you can see"
+    return {
+        **base_context(None, title="SIRO summary", now=now),
+        "reference": f"{period.start:%-d %b %Y} to {period.end:%-d %b %Y}",
+        "period": period,
+        "unit": unit,
+        "unit_label": unit_label,
+        "incidents": incidents,
+        "total": len(incidents),
+        "open_count": sum(1 for i in incidents if i.status != Status.CLOSED),
+        "status_rows": [(b.label, b.value) for b in status_bars],
+        "severity_rows": [(b.label, b.value) for b in severity_bars],
+        "category_rows": [(b.label, b.value) for b in category_bars],
+        "status_chart": bar_chart("Incidents by status", status_bars),
+        "severity_chart": bar_chart("Incidents by severity (latest risk assessment)", severity_bars),
+        "category_chart": bar_chart("Incidents by kind of loss", category_bars) if category_bars else "",
+        "compliance": compliance,
+        "one_hour": [c for c in compliance if c.code in ONE_HOUR_RULES],
+        "ico": next(c for c in compliance if c.code == DeadlineCode.ICO_NOTIFIED),
+        "clock_chart": stacked_bars("Clocks: met, missed, running, not required", clock_rows),
+        "recurrences": _recurrences(incidents, window_days),
+        "window_days": window_days,
+        "control_gaps": _gaps(units),
+        "actions": actions,
+        "overdue_actions": [a for a in actions if a.due_on is not None and a.due_on < today],
+    }

@@ -1,0 +1,321 @@
+"""Reports in the browser: a page per incident listing its reports and issued versions, an
+HTML preview and a draft PDF of each, issuing, the letters to the people affected, and the
+SIRO summary. Every incident view goes through ``incident_get_for_user`` (404 outside the
+user's scope)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from breachdesk.http import apply_errors, current_user
+from breachdesk.models import OrgUnit
+from breachdesk.selectors import scope_for_user, user_has_role
+from incidents.models import Enquiry, Incident
+from incidents.selectors import incident_get_for_user
+from incidents.services.plan import PLAN_ROLES
+from riskassess.models import RiskGroup
+
+from ..choices import INCIDENT_REPORT_KINDS, LetterBatchState, ReportKind
+from ..models import IssuedReport, LetterBatch
+from ..services import letters as letter_services
+from ..services import reports as services
+from .forms import IssueForm, LetterBatchForm, SummaryForm
+
+
+def _groups(incident: Incident) -> Any:
+    latest = incident.risk_assessments.order_by("-version").first()
+    return RiskGroup.objects.filter(assessment=latest).order_by("id") if latest else RiskGroup.objects.none()
+
+
+def _group(incident: Incident, raw: str | None) -> RiskGroup | None:
+    if not raw:
+        return None
+    try:
+        return RiskGroup.objects.get(pk=int(raw), assessment__incident=incident)
+    except (ValueError, RiskGroup.DoesNotExist):
+        raise Http404("No such group in this incident's risk assessment") from None
+
+
+def _request_for(incident: Incident, kind: str, params: Any) -> services.ReportRequest:
+    if kind == ReportKind.ENQUIRY_LETTER:
+        try:
+            enquiry = Enquiry.objects.select_related("incident").get(
+                pk=int(params.get("enquiry", "")), incident=incident
+            )
+        except (ValueError, Enquiry.DoesNotExist):
+            raise Http404("No such enquiry") from None
+        return services.enquiry_report(enquiry)
+    if kind not in INCIDENT_REPORT_KINDS:
+        raise Http404("No such report")
+    return services.incident_report(kind, incident, group=_group(incident, params.get("group")))
+
+
+def _query(report: services.ReportRequest) -> str:
+    if report.subject.startswith("group:"):
+        return "?group=" + report.subject.split(":", 1)[1]
+    if report.subject.startswith("enquiry:"):
+        return "?enquiry=" + report.subject.split(":", 1)[1]
+    return ""
+
+
+def _pdf_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def index_context(request: HttpRequest, incident: Incident, **extra: Any) -> dict[str, Any]:
+    issued = list(IssuedReport.objects.filter(incident=incident).select_related("issued_by"))
+    for row in issued:
+        row.verification = services.report_verify(row)  # type: ignore[attr-defined]
+    groups = list(_groups(incident))
+    return {
+        "incident": incident,
+        "kinds": [(k, ReportKind(k).label) for k in INCIDENT_REPORT_KINDS if k != ReportKind.SUBJECT_LETTER],
+        "groups": groups,
+        "enquiries": list(incident.enquiries.order_by("received_at", "id")),
+        "issued": issued,
+        "batches": list(LetterBatch.objects.filter(incident=incident)),
+        "can_issue": user_has_role(request.user, PLAN_ROLES),
+        "letter_form": extra.pop("letter_form", None) or LetterBatchForm(groups=_groups(incident)),
+        **extra,
+    }
+
+
+@require_GET
+def reports_index(request: HttpRequest, reference: str) -> HttpResponse:
+    incident = incident_get_for_user(user=request.user, reference=reference)
+    return render(request, "reports/index.html", index_context(request, incident))
+
+
+@require_GET
+def report_preview(request: HttpRequest, reference: str, kind: str) -> HttpResponse:
+    incident = incident_get_for_user(user=request.user, reference=reference)
+    report = _request_for(incident, kind, request.GET)
+    back = reverse("notifications:reports", args=[incident.reference])
+    pdf = reverse("notifications:report-pdf", args=[incident.reference, kind]) + _query(report)
+    issue = (
+        reverse("notifications:report-issue", args=[incident.reference, kind]) + _query(report)
+        if user_has_role(request.user, PLAN_ROLES)
+        else ""
+    )
+    return HttpResponse(report.html(preview=True, back_url=back, pdf_url=pdf, issue_url=issue))
+
+
+@require_GET
+def report_pdf(request: HttpRequest, reference: str, kind: str) -> HttpResponse:
+    incident = incident_get_for_user(user=request.user, reference=reference)
+    report = _request_for(incident, kind, request.GET)
+    return _pdf_response(report.pdf().content, report.filename.replace(".pdf", "-draft.pdf"))
+
+
+def _issue_page(
+    request: HttpRequest, report: services.ReportRequest, *, preview_url: str, done_url: str
+) -> HttpResponse:
+    """The issue form (GET), and issuing (POST): the same for every report."""
+    form = IssueForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = services.report_issue(
+                request=report,
+                actor=current_user(request),
+                issued_to=form.cleaned_data["issued_to"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, f"{issued.title} issued to {issued.issued_to} as version {issued.version}.")
+            return redirect(done_url)
+    context = {
+        "incident": report.incident,
+        "report": report,
+        "form": form,
+        "preview_url": preview_url,
+        "earlier": IssuedReport.objects.filter(
+            incident=report.incident, kind=report.kind, subject=report.subject
+        ).count(),
+    }
+    return render(request, "reports/issue.html", context, status=400 if form.is_bound else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def report_issue(request: HttpRequest, reference: str, kind: str) -> HttpResponse:
+    incident = incident_get_for_user(user=request.user, reference=reference)
+    report = _request_for(incident, kind, request.POST if request.method == "POST" else request.GET)
+    if not user_has_role(request.user, PLAN_ROLES):
+        raise PermissionDenied("Only managers, the ISR, ISIM, Chief Officer, SCS, DPO and SIRO can issue reports.")
+    return _issue_page(
+        request,
+        report,
+        preview_url=reverse("notifications:report-preview", args=[incident.reference, kind]) + _query(report),
+        done_url=reverse("notifications:reports", args=[incident.reference]) + "#issued",
+    )
+
+
+@require_GET
+def issued_download(request: HttpRequest, reference: str, pk: int) -> FileResponse:
+    incident = incident_get_for_user(user=request.user, reference=reference)
+    issued = get_object_or_404(IssuedReport, pk=pk, incident=incident)
+    try:
+        handle = services.report_open(issued=issued, actor=current_user(request))
+    except FileNotFoundError:
+        raise Http404("The stored file is missing") from None
+    return _file_response(handle, f"{incident.reference}-{issued.kind}-v{issued.version}.pdf")
+
+
+def _file_response(handle: Any, filename: str) -> FileResponse:
+    response = FileResponse(handle, as_attachment=True, filename=filename, content_type="application/pdf")
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_POST
+def letters_start(request: HttpRequest, reference: str) -> HttpResponse:
+    incident = incident_get_for_user(user=request.user, reference=reference)
+    form = LetterBatchForm(request.POST, request.FILES, groups=_groups(incident))
+    if form.is_valid():
+        try:
+            batch = letter_services.letter_batch_create(
+                incident=incident,
+                actor=current_user(request),
+                group=form.cleaned_data["group"],
+                upload=form.cleaned_data["recipients"],
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            return redirect("notifications:letters", incident.reference, batch.pk)
+    context = index_context(request, incident, letter_form=form, form=form)
+    return render(request, "reports/index.html", context, status=400)
+
+
+def _batch(request: HttpRequest, reference: str, pk: int) -> LetterBatch:
+    incident = incident_get_for_user(user=request.user, reference=reference)
+    return get_object_or_404(LetterBatch.objects.select_related("incident", "created_by"), pk=pk, incident=incident)
+
+
+@require_GET
+def letters_status(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    batch = _batch(request, reference, pk)
+    template = "reports/_batch_progress.html" if request.headers.get("HX-Request") else "reports/batch.html"
+    return render(request, template, {"batch": batch, "incident": batch.incident, "running": _running(batch)})
+
+
+def _running(batch: LetterBatch) -> bool:
+    return batch.state in (LetterBatchState.QUEUED, LetterBatchState.PROCESSING)
+
+
+@require_POST
+def letters_retry(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    batch = _batch(request, reference, pk)
+    try:
+        letter_services.letter_batch_retry(batch=batch, actor=current_user(request))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("notifications:letters", reference, pk)
+
+
+@require_GET
+def letters_download(request: HttpRequest, reference: str, pk: int) -> FileResponse:
+    batch = _batch(request, reference, pk)
+    if batch.state != LetterBatchState.DONE:
+        raise Http404("The letters are not ready")
+    handle = letter_services.letters_open(batch=batch, actor=current_user(request))
+    return _file_response(handle, f"{batch.incident.reference}-letters-{batch.pk}.pdf")
+
+
+def _summary_request(request: HttpRequest, params: Any) -> tuple[SummaryForm, services.ReportRequest | None]:
+    services.require_summary_role(request.user)
+    scope = scope_for_user(request.user)
+    units = OrgUnit.objects.order_by("path")
+    if not scope.sees_all:
+        units = units.filter(scope.unit_filter())
+    form = SummaryForm(params or None, units=units)
+    if not params or not form.is_valid():
+        return form, None
+    try:
+        period = services.parse_period(params.get("start"), params.get("end"))
+    except ValidationError as error:
+        apply_errors(form, error)
+        return form, None
+    return form, services.summary_report(request.user, period=period, unit=form.cleaned_data["unit"])
+
+
+def _summary_query(form: SummaryForm) -> str:
+    unit = form.cleaned_data["unit"]
+    return urlencode(
+        {
+            "start": form.cleaned_data["start"].isoformat(),
+            "end": form.cleaned_data["end"].isoformat(),
+            "unit": unit.code if unit else "",
+        }
+    )
+
+
+@require_GET
+def siro_summary(request: HttpRequest) -> HttpResponse:
+    """The SIRO summary: a form for the period and unit, then the preview, a PDF and issuing."""
+    form, report = _summary_request(request, request.GET)
+    if report is None:
+        issued = IssuedReport.objects.filter(
+            kind=ReportKind.SIRO_SUMMARY, issued_by=current_user(request)
+        ).select_related("issued_by")[:20]
+        context = {"form": form, "issued": issued}
+        return render(request, "reports/summary_form.html", context, status=400 if request.GET else 200)
+    query = _summary_query(form)
+    if request.GET.get("format") == "pdf":
+        return _pdf_response(report.pdf().content, report.filename.replace(".pdf", "-draft.pdf"))
+    base = reverse("notifications:siro-summary")
+    return HttpResponse(
+        report.html(
+            preview=True,
+            back_url=f"{base}?{query}",
+            pdf_url=f"{base}?{query}&format=pdf",
+            issue_url=reverse("notifications:siro-summary-issue") + f"?{query}",
+        )
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def siro_summary_issue(request: HttpRequest) -> HttpResponse:
+    form, report = _summary_request(request, request.GET)
+    if report is None:
+        raise Http404("Choose the period first")
+    summary = reverse("notifications:siro-summary")
+    return _issue_page(request, report, preview_url=f"{summary}?{_summary_query(form)}", done_url=summary)
+
+
+@require_GET
+def summary_download(request: HttpRequest, pk: int) -> FileResponse:
+    services.require_summary_role(request.user)
+    issued = get_object_or_404(IssuedReport, pk=pk, incident=None, issued_by=current_user(request))
+    handle = services.report_open(issued=issued, actor=current_user(request))
+    return _file_response(handle, f"siro-summary-v{issued.version}-{issued.pk}.pdf")
+
+
+urlpatterns = [
+    path("incidents/<str:reference>/reports/", reports_index, name="reports"),
+    path("incidents/<str:reference>/reports/issued/<int:pk>/", issued_download, name="issued-download"),
+    path("incidents/<str:reference>/reports/<str:kind>/", report_preview, name="report-preview"),
+    path("incidents/<str:reference>/reports/<str:kind>/pdf/", report_pdf, name="report-pdf"),
+    path("incidents/<str:reference>/reports/<str:kind>/issue/", report_issue, name="report-issue"),
+    path("incidents/<str:reference>/letters/", letters_start, name="letters-start"),
+    path("incidents/<str:reference>/letters/<int:pk>/", letters_status, name="letters"),
+    path("incidents/<str:reference>/letters/<int:pk>/retry/", letters_retry, name="letters-retry"),
+    path("incidents/<str:reference>/letters/<int:pk>/download/", letters_download, name="letters-download"),
+    path("reports/siro-summary/", siro_summary, name="siro-summary"),
+    path("reports/siro-summary/issue/", siro_summary_issue, name="siro-summary-issue"),
+    path("reports/siro-summary/issued/<int:pk>/", summary_download, name="summary-download"),
+]
