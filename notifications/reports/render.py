@@ -49,13 +49,13 @@ class Pdf:
     pages: int
 
 
-def html_to_pdf(html: str) -> Pdf:
+def html_to_pdf(html: str, *, tagged: bool = True) -> Pdf:
     """WeasyPrint, on the HTML alone: no base URL, so the document can fetch nothing."""
     from weasyprint import HTML  # imported here: it loads Pango, which pages do not need
 
-    document = HTML(string=html, base_url=None).render(cache=_CACHE, pdf_tags=True)
+    document = HTML(string=html, base_url=None).render(cache=_CACHE, pdf_tags=tagged)
     out = io.BytesIO()
-    document.write_pdf(out, pdf_tags=True)
+    document.write_pdf(out, pdf_tags=tagged)
     return Pdf(content=out.getvalue(), pages=len(document.pages))
 
 
