@@ -24,7 +24,7 @@ from incidents.choices import (
     SubjectCategory,
 )
 from incidents.models import TRACKER_FIELDS, TRACKER_LABELS, Enquiry, Incident, TrackerFormVersion
-from riskassess.choices import DecisionKind
+from riskassess.choices import DecisionKind, RiskToIndividuals
 from riskassess.models import RiskAssessment, RiskGroup
 
 from ..choices import DeadlineCode, DeadlineState, NotificationPurpose, NotificationState
@@ -434,14 +434,32 @@ def letter_common(incident: Incident, group: RiskGroup | None, *, now: datetime 
         "data_held": _labels(
             [c for c in categories if c not in (DataCategory.NOT_KNOWN, DataCategory.OTHER)], DataCategory
         ),
-        "consequences": _sentence(group.harm) if group is not None else "",
+        "consequences": _sentence(group.harm) if group is not None else _overall_risk(assessment),
         "likelihood": group.get_likelihood_display().lower() if group is not None else "",
-        "done": [a.description for a in actions["taken"]]
-        + ([group.mitigation] if group is not None and group.mitigation else []),
+        # What was done, in words for the public: the internal action texts stay internal.
+        "contained": bool(actions["taken"]),
+        "done": [group.mitigation] if group is not None and group.mitigation else [],
         "advice": advice or [GENERAL_ADVICE],
         "dpos": dpo_contacts(incident.org_unit),
         "happened_on": incident.occurred_at or incident.discovered_at,
     }
+
+
+# What a letter to everyone says the breach could mean, from the latest assessment's finding.
+OVERALL_RISK = {
+    RiskToIndividuals.HIGH: "The information could be used to cause you harm or distress. We think the risk to you "
+    "is high, and we want you to know what you can do to protect yourself.",
+    RiskToIndividuals.RISK: "There is some risk that the information could be misused. We want you to know what "
+    "you can do to protect yourself.",
+    RiskToIndividuals.UNLIKELY: "We do not think this is likely to cause you harm, but we want you to know what "
+    "happened.",
+}
+
+
+def _overall_risk(assessment: RiskAssessment | None) -> str:
+    if assessment is None:
+        return "We are still assessing what this could mean for you, and will write to you again."
+    return OVERALL_RISK[RiskToIndividuals(assessment.risk_to_individuals)]
 
 
 def _sentence(text: str) -> str:

@@ -66,6 +66,10 @@ class Compliance:
         return f"{round(100 * self.met / self.decided)}%" if self.decided else "n/a"
 
 
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]  # "ICO" stays "ICO"
+
+
 def summary_incidents(user: User | AnonymousUser, period: Period, unit: OrgUnit | None) -> QuerySet[Incident]:
     qs = incidents_for_user(user).filter(reported_at__gte=period.start_at, reported_at__lt=period.end_at)
     if unit is not None:
@@ -152,7 +156,7 @@ def siro_summary(
     category_bars = [Bar(c.label, by_category[c]) for c in Category if by_category[c]]
     clock_rows = [
         (
-            SHORT_TITLES[DeadlineCode(c.code)].capitalize(),
+            _capital(SHORT_TITLES[DeadlineCode(c.code)]),
             [
                 Segment("Met", c.met, GREEN),
                 Segment("Missed", c.missed, RED),

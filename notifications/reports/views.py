@@ -209,8 +209,11 @@ def _batch(request: HttpRequest, reference: str, pk: int) -> LetterBatch:
 @require_GET
 def letters_status(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     batch = _batch(request, reference, pk)
-    template = "reports/_batch_progress.html" if request.headers.get("HX-Request") else "reports/batch.html"
-    return render(request, template, {"batch": batch, "incident": batch.incident, "running": _running(batch)})
+    context = {"batch": batch, "incident": batch.incident, "running": _running(batch)}
+    if request.headers.get("HX-Request"):
+        # 286 tells htmx to stop polling once the batch has finished.
+        return render(request, "reports/_batch_progress.html", context, status=200 if context["running"] else 286)
+    return render(request, "reports/batch.html", context)
 
 
 def _running(batch: LetterBatch) -> bool:
