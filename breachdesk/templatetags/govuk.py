@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms, template
@@ -64,3 +64,16 @@ def role_labels(value: str | list[str] | None) -> str:
         label = Role(code).label if code in Role.values else code
         out.append(f"{label}{sep}{rest}")
     return ", ".join(out)
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    """'3 days 4 hours', '2 hours 5 minutes', '12 minutes': to the two largest units."""
+    if value is None:
+        return ""
+    minutes = int(value.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [(days, "day"), (hours, "hour"), (mins, "minute")]
+    shown = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n][:2]
+    return " ".join(shown) or "under a minute"

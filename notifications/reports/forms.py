@@ -71,3 +71,41 @@ class LetterBatchForm(forms.Form):
     def __init__(self, *args: Any, groups: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["group"].queryset = groups  # type: ignore[attr-defined]
+
+
+class DashboardForm(forms.Form):
+    """The dashboard's filters: all optional, with the last 90 days as the default period."""
+
+    start = forms.DateField(
+        label="From",
+        required=False,
+        error_messages={"invalid": "Enter the start date as a real date, for example 2026-04-01"},
+    )
+    end = forms.DateField(
+        label="To",
+        required=False,
+        error_messages={"invalid": "Enter the end date as a real date, for example 2026-06-30"},
+    )
+    unit = forms.ModelChoiceField(
+        label="Unit",
+        queryset=OrgUnit.objects.none(),
+        required=False,
+        empty_label="All units you can see",
+        to_field_name="code",
+        error_messages={"invalid_choice": "Select a unit from the list"},
+    )
+    category = forms.ChoiceField(label="Kind of loss", required=False)
+
+    def __init__(self, *args: Any, units: Any, **kwargs: Any) -> None:
+        from incidents.choices import Category
+
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units  # type: ignore[attr-defined]
+        self.fields["category"].choices = [("", "All kinds"), *Category.choices]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            self.add_error("end", "The end date must be the same as or after the start date")
+        return data

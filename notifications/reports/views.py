@@ -5,6 +5,7 @@ user's scope)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from breachdesk.http import apply_errors, current_user
@@ -24,10 +26,12 @@ from incidents.services.plan import PLAN_ROLES
 from riskassess.models import RiskGroup
 
 from ..choices import INCIDENT_REPORT_KINDS, LetterBatchState, ReportKind
+from ..dashboard import Filters, clock_panel, dashboard
 from ..models import IssuedReport, LetterBatch
 from ..services import letters as letter_services
 from ..services import reports as services
-from .forms import IssueForm, LetterBatchForm, SummaryForm
+from .forms import DashboardForm, IssueForm, LetterBatchForm, SummaryForm
+from .summary import Period
 
 
 def _groups(incident: Incident) -> Any:
@@ -241,11 +245,7 @@ def letters_download(request: HttpRequest, reference: str, pk: int) -> FileRespo
 
 def _summary_request(request: HttpRequest, params: Any) -> tuple[SummaryForm, services.ReportRequest | None]:
     services.require_summary_role(request.user)
-    scope = scope_for_user(request.user)
-    units = OrgUnit.objects.order_by("path")
-    if not scope.sees_all:
-        units = units.filter(scope.unit_filter())
-    form = SummaryForm(params or None, units=units)
+    form = SummaryForm(params or None, units=_units_for(request.user))
     if not params or not form.is_valid():
         return form, None
     try:
@@ -308,6 +308,45 @@ def summary_download(request: HttpRequest, pk: int) -> FileResponse:
     return _file_response(handle, f"siro-summary-v{issued.version}-{issued.pk}.pdf")
 
 
+def _units_for(user: Any) -> Any:
+    scope = scope_for_user(user)
+    units = OrgUnit.objects.order_by("path")
+    return units if scope.sees_all else units.filter(scope.unit_filter())
+
+
+def _dashboard_filters(request: HttpRequest) -> tuple[DashboardForm, Filters | None]:
+    services.require_summary_role(request.user)
+    form = DashboardForm(request.GET, units=_units_for(request.user))
+    if not form.is_valid():
+        return form, None
+    today = timezone.localdate()
+    end = form.cleaned_data["end"] or today
+    start = form.cleaned_data["start"] or end - timedelta(days=89)
+    if start > end:
+        form.add_error("start", "The start date must be the same as or before the end date")
+        return form, None
+    return form, Filters(Period(start, end), form.cleaned_data["unit"], form.cleaned_data["category"])
+
+
+@require_GET
+def dashboard_page(request: HttpRequest) -> HttpResponse:
+    """The SIRO dashboard (SIRO, DPO; Chief Officers, SCS and ISIMs see their units)."""
+    form, filters = _dashboard_filters(request)
+    if filters is None:
+        return render(request, "reports/dashboard.html", {"form": form}, status=400)
+    board = dashboard(request.user, filters)
+    return render(request, "reports/dashboard.html", {"form": form, "board": board, "query": request.GET.urlencode()})
+
+
+@require_GET
+def dashboard_clocks(request: HttpRequest) -> HttpResponse:
+    """The clocks panel alone, for htmx to refresh without reloading the page."""
+    _form, filters = _dashboard_filters(request)
+    if filters is None:
+        return HttpResponse(status=400)
+    return render(request, "reports/_dashboard_clocks.html", {"board": clock_panel(request.user, filters)})
+
+
 urlpatterns = [
     path("incidents/<str:reference>/reports/", reports_index, name="reports"),
     path("incidents/<str:reference>/reports/issued/<int:pk>/", issued_download, name="issued-download"),
@@ -318,6 +357,8 @@ urlpatterns = [
     path("incidents/<str:reference>/letters/<int:pk>/", letters_status, name="letters"),
     path("incidents/<str:reference>/letters/<int:pk>/retry/", letters_retry, name="letters-retry"),
     path("incidents/<str:reference>/letters/<int:pk>/download/", letters_download, name="letters-download"),
+    path("dashboard/", dashboard_page, name="dashboard"),
+    path("dashboard/clocks/", dashboard_clocks, name="dashboard-clocks"),
     path("reports/siro-summary/", siro_summary, name="siro-summary"),
     path("reports/siro-summary/issue/", siro_summary_issue, name="siro-summary-issue"),
     path("reports/siro-summary/issued/<int:pk>/", summary_download, name="summary-download"),

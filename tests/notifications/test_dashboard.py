@@ -1,0 +1,123 @@
+"""The SIRO dashboard: every figure against what the seeded incidents make it by hand,
+scoping, and a query count that does not grow with the number of incidents."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from incidents.services import incident_transition
+from notifications.dashboard import Filters, clock_panel, dashboard
+from notifications.reports.summary import Period
+from tests.conftest import DEMO_PASSWORD
+from tests.factories import IncidentFactory
+from tests.incidents.test_plan import make_ready_to_close
+
+pytestmark = pytest.mark.django_db
+
+
+def last_week() -> Filters:
+    today = timezone.localdate()
+    return Filters(Period(today - timedelta(days=7), today))
+
+
+@pytest.fixture
+def seeded(org):
+    """Three incidents: one handled and closed two hours after it was found, one just
+    reported in the same unit and kind (a recurrence), one in another area."""
+    found = timezone.now() - timedelta(hours=2)
+    closed = IncidentFactory(reporter=org["reporter"], discovered_at=found, third_party="Acme Couriers")
+    make_ready_to_close(org, closed)
+    incident_transition(incident=closed, actor=org["isim"], target="contained")
+    incident_transition(incident=closed, actor=org["chief"], target="closed")
+    fresh = IncidentFactory(reporter=org["reporter"])
+    elsewhere = IncidentFactory(reporter=org["reporter2"], category="emailed_to_wrong_recipient")
+    return {"closed": closed, "fresh": fresh, "elsewhere": elsewhere}
+
+
+def counts(rows):
+    return {r.label: r.count for r in rows}
+
+
+def test_every_figure_matches_the_incidents_behind_it(org, seeded):
+    board = dashboard(org["siro"], last_week())
+    assert board.open_total == 2  # fresh and elsewhere; the closed one is not open
+    assert counts(board.by_status) == {"Reported": 2, "Under investigation": 0, "Contained": 0}
+    assert counts(board.by_severity)["Not yet assessed"] == 2
+    assert counts(board.by_category) == {
+        "Paperwork or file lost, or left somewhere insecure": 2,
+        "Email sent to the wrong person": 1,
+    }
+    assert counts(board.by_processor) == {"Acme Couriers": 1}
+    assert sum(counts(board.by_unit).values()) == 3
+    # contained and closed within the test, about two hours after discovery
+    assert timedelta(hours=2) <= board.median_close < timedelta(hours=2, minutes=5)
+    assert board.median_contain <= board.median_close
+    # the fresh incident repeats the closed one (same unit and kind)
+    assert [(a.reference, b.reference) for a, b in board.recurrences] == [
+        (seeded["fresh"].reference, seeded["closed"].reference)
+    ]
+    ico = next(c for c in board.compliance if c.code == "ico_notified")
+    assert (ico.met, ico.missed, ico.pending) == (1, 0, 2)
+    assert counts(board.trend)[timezone.localdate().strftime("%b %Y")] == 3
+    assert len(board.trend) == 24
+    # drill-down: the status row links to the incident list filtered the same way
+    assert board.by_status[0].link == "?status=reported"
+
+
+def test_clocks_due_soon_and_missed(org, seeded):
+    soon = clock_panel(org["siro"], last_week())
+    # the two open incidents' manager clocks run out within the hour
+    due = {(d.incident.reference, d.code) for d in soon.due_soon}
+    assert (seeded["fresh"].reference, "manager_informed") in due
+    assert not soon.missed
+    with time_machine.travel(timezone.now() + timedelta(hours=2), tick=False):
+        later = clock_panel(org["siro"], last_week())
+    assert (seeded["fresh"].reference, "manager_informed") in {(d.incident.reference, d.code) for d in later.missed}
+
+
+def test_figures_are_scoped_to_the_viewer(org, seeded):
+    chief = dashboard(org["chief"], last_week())  # the Chief Officer of the first area
+    assert sum(counts(chief.by_category).values()) == 2
+    assert seeded["elsewhere"].reference not in {d.incident.reference for d in chief.due_soon}
+    filtered = dashboard(org["siro"], Filters(last_week().period, category="emailed_to_wrong_recipient"))
+    assert filtered.open_total == 1
+
+
+def test_query_count_does_not_grow_with_incidents(org, seeded):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            dashboard(org["siro"], last_week())
+        return len(ctx.captured_queries)
+
+    queries()  # the viewer's roles are then cached on the user, as within one request
+    before = queries()
+    for _ in range(5):
+        IncidentFactory(reporter=org["reporter2"], category="emailed_to_wrong_recipient")
+    assert queries() == before
+
+
+def test_the_page_and_its_clock_panel(org, seeded):
+    client = Client()
+    assert client.login(username="siro", password=DEMO_PASSWORD)
+    page = client.get("/dashboard/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Open incidents: 2" in html
+    assert html.count("<svg") >= 4
+    assert 'hx-trigger="every 30s"' in html
+    assert seeded["fresh"].reference in html
+    panel = client.get("/dashboard/clocks/")
+    assert "Running out within the next 4 hours" in panel.content.decode()
+    bad = client.get("/dashboard/", {"start": "2026-02-30"})
+    assert bad.status_code == 400
+    assert "Enter the start date as a real date" in bad.content.decode()
+    reporter = Client()
+    assert reporter.login(username="reporter", password=DEMO_PASSWORD)
+    assert reporter.get("/dashboard/").status_code == 403
