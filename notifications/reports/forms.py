@@ -10,6 +10,18 @@ from breachdesk.models import OrgUnit
 from riskassess.models import RiskGroup
 
 
+def unit_field() -> forms.ModelChoiceField:
+    """A unit to narrow a summary or the dashboard to; the view sets the units the user may see."""
+    return forms.ModelChoiceField(
+        label="Unit",
+        queryset=OrgUnit.objects.none(),
+        required=False,
+        empty_label="All units you can see",
+        to_field_name="code",
+        error_messages={"invalid_choice": "Select a unit from the list"},
+    )
+
+
 class IssueForm(forms.Form):
     issued_to = forms.CharField(
         label="Who is it issued to?",
@@ -39,14 +51,7 @@ class SummaryForm(forms.Form):
             "invalid": "Enter the end date as a real date, for example 2026-06-30",
         },
     )
-    unit = forms.ModelChoiceField(
-        label="Unit",
-        queryset=OrgUnit.objects.none(),
-        required=False,
-        empty_label="All units you can see",
-        to_field_name="code",
-        error_messages={"invalid_choice": "Select a unit from the list"},
-    )
+    unit = unit_field()
 
     def __init__(self, *args: Any, units: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -86,14 +91,7 @@ class DashboardForm(forms.Form):
         required=False,
         error_messages={"invalid": "Enter the end date as a real date, for example 2026-06-30"},
     )
-    unit = forms.ModelChoiceField(
-        label="Unit",
-        queryset=OrgUnit.objects.none(),
-        required=False,
-        empty_label="All units you can see",
-        to_field_name="code",
-        error_messages={"invalid_choice": "Select a unit from the list"},
-    )
+    unit = unit_field()
     category = forms.ChoiceField(label="Kind of loss", required=False)
 
     def __init__(self, *args: Any, units: Any, **kwargs: Any) -> None:
