@@ -5,6 +5,7 @@ user's scope)."""
 
 from __future__ import annotations
 
+import csv
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -347,6 +348,43 @@ def dashboard_clocks(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/_dashboard_clocks.html", {"board": clock_panel(request.user, filters)})
 
 
+CSV_TABLES = {
+    "status": ("Status", "by_status"),
+    "severity": ("Severity", "by_severity"),
+    "category": ("Kind of loss", "by_category"),
+    "unit": ("Unit", "by_unit"),
+    "root-cause": ("Root cause", "by_root_cause"),
+    "processor": ("Processor or partner", "by_processor"),
+    "trend": ("Month", "trend"),
+}
+
+
+@require_GET
+def dashboard_csv(request: HttpRequest, table: str) -> HttpResponse:
+    """Any of the dashboard's tables as CSV, for the same filters."""
+    form, filters = _dashboard_filters(request)
+    if filters is None:
+        return HttpResponse(
+            "Fix the filters: " + "; ".join(e for errs in form.errors.values() for e in errs), status=400
+        )
+    board = dashboard(request.user, filters)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="dashboard-{table}-{filters.period.key}.csv"'
+    writer = csv.writer(response)
+    if table == "compliance":
+        writer.writerow(["Rule", "Met", "Missed", "Running", "Not required", "On time"])
+        for c in board.compliance:
+            writer.writerow([c.title, c.met, c.missed, c.pending, c.not_required, c.rate])
+        return response
+    if table not in CSV_TABLES:
+        raise Http404("No such table")
+    heading, attribute = CSV_TABLES[table]
+    writer.writerow([heading, "Incidents"])
+    for row in getattr(board, attribute):
+        writer.writerow([row.label, row.count])
+    return response
+
+
 urlpatterns = [
     path("incidents/<str:reference>/reports/", reports_index, name="reports"),
     path("incidents/<str:reference>/reports/issued/<int:pk>/", issued_download, name="issued-download"),
@@ -359,6 +397,7 @@ urlpatterns = [
     path("incidents/<str:reference>/letters/<int:pk>/download/", letters_download, name="letters-download"),
     path("dashboard/", dashboard_page, name="dashboard"),
     path("dashboard/clocks/", dashboard_clocks, name="dashboard-clocks"),
+    path("dashboard/<slug:table>.csv", dashboard_csv, name="dashboard-csv"),
     path("reports/siro-summary/", siro_summary, name="siro-summary"),
     path("reports/siro-summary/issue/", siro_summary_issue, name="siro-summary-issue"),
     path("reports/siro-summary/issued/<int:pk>/", summary_download, name="summary-download"),

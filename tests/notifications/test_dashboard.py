@@ -121,3 +121,18 @@ def test_the_page_and_its_clock_panel(org, seeded):
     reporter = Client()
     assert reporter.login(username="reporter", password=DEMO_PASSWORD)
     assert reporter.get("/dashboard/").status_code == 403
+
+
+def test_every_table_downloads_as_csv(org, seeded):
+    client = Client()
+    assert client.login(username="siro", password=DEMO_PASSWORD)
+    page = client.get("/dashboard/").content.decode()
+    for table in ["status", "severity", "category", "unit", "root-cause", "processor", "trend", "compliance"]:
+        assert f"/dashboard/{table}.csv" in page
+    rows = client.get("/dashboard/category.csv").content.decode().splitlines()
+    assert rows[0] == "Kind of loss,Incidents"
+    assert '"Paperwork or file lost, or left somewhere insecure",2' in rows
+    compliance = client.get("/dashboard/compliance.csv").content.decode().splitlines()
+    assert compliance[0] == "Rule,Met,Missed,Running,Not required,On time"
+    assert len(compliance) == 6
+    assert client.get("/dashboard/secrets.csv").status_code == 404
