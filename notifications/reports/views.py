@@ -365,7 +365,7 @@ def dashboard_csv(request: HttpRequest, table: str) -> HttpResponse:
     form, filters = _dashboard_filters(request)
     if filters is None:
         return HttpResponse(
-            "Fix the filters: " + "; ".join(e for errs in form.errors.values() for e in errs), status=400
+            "Fix the filters: " + "; ".join(str(e) for errs in form.errors.values() for e in errs), status=400
         )
     board = dashboard(request.user, filters)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
