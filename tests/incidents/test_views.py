@@ -230,3 +230,18 @@ def test_unknown_page_is_a_styled_404(org, reporter_client):
     response = reporter_client.get("/incidents/BD-1999-000001/")
     assert response.status_code == 404
     assert "Page not found" in response.content.decode()
+
+
+def test_every_page_has_a_search_that_finds_by_reference_or_words(org, reporter_client):
+    mine = IncidentFactory(reporter=org["reporter"], title="Laptop left in a taxi")
+    other = IncidentFactory(reporter=org["reporter"], title="Letter posted to the wrong house")
+    page = reporter_client.get("/tasks/").content.decode()
+    assert 'role="search"' in page
+    assert 'action="/incidents/"' in page
+    by_reference = reporter_client.get("/incidents/", {"q": mine.reference}).content.decode()
+    assert mine.reference in by_reference
+    assert other.reference not in by_reference
+    by_words = reporter_client.get("/incidents/", {"q": "taxi"}).content.decode()
+    assert mine.reference in by_words
+    assert other.reference not in by_words
+    assert 'value="taxi"' in by_words  # the box keeps what was searched for
