@@ -240,7 +240,10 @@ def letters_download(request: HttpRequest, reference: str, pk: int) -> FileRespo
     batch = _batch(request, reference, pk)
     if batch.state != LetterBatchState.DONE:
         raise Http404("The letters are not ready")
-    handle = letter_services.letters_open(batch=batch, actor=current_user(request))
+    try:
+        handle = letter_services.letters_open(batch=batch, actor=current_user(request))
+    except FileNotFoundError:
+        raise Http404("The stored letters are missing") from None
     return _file_response(handle, f"{batch.incident.reference}-letters-{batch.pk}.pdf")
 
 

@@ -205,3 +205,14 @@ def test_siro_summary_page(org, incident, client_for):
     assert issued.status_code == 302
     assert IssuedReport.objects.get().incident is None
     assert client_for("reporter").get("/reports/siro-summary/").status_code == 403
+
+
+def test_a_missing_letters_file_is_a_clear_404_not_an_error(org, incident, client_for, reports_root):
+    batch = letter_batch_create(
+        incident=incident, actor=org["isim"], group=None, upload=csv_upload(['Al,"1 High St, York",,'])
+    )
+    assert letter_batch_run(batch_id=batch.pk)
+    batch.refresh_from_db()
+    (reports_root / batch.output.name).unlink()
+    response = client_for("isim").get(url(incident, f"letters/{batch.pk}/download/"))
+    assert response.status_code == 404
