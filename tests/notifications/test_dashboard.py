@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from incidents.services import incident_transition
-from notifications.dashboard import Filters, clock_panel, dashboard
+from notifications.dashboard import Filters, clock_panel, dashboard, scoped
 from notifications.reports.summary import Period
 from tests.conftest import DEMO_PASSWORD
 from tests.factories import IncidentFactory
@@ -136,3 +136,28 @@ def test_every_table_downloads_as_csv(org, seeded):
     assert compliance[0] == "Rule,Met,Missed,Running,Not required,On time"
     assert len(compliance) == 6
     assert client.get("/dashboard/secrets.csv").status_code == 404
+
+
+def test_period_boundaries_are_london_days_across_the_clock_change(org):
+    """The clocks went back at 02:00 BST on 25 October 2026. A period 'from 25 October'
+    starts at midnight London time (23:00 UTC on the 24th), and 'to 25 October' ends at
+    midnight after it (00:00 UTC on the 26th, GMT by then)."""
+    from datetime import UTC, date, datetime
+
+    def report_at(moment):
+        with time_machine.travel(moment, tick=False):
+            return IncidentFactory(reporter=org["reporter"], discovered_at=moment - timedelta(minutes=1)).reference
+
+    report_at(datetime(2026, 10, 24, 22, 59, tzinfo=UTC))  # 23:59 BST on the 24th
+    first = report_at(datetime(2026, 10, 24, 23, 1, tzinfo=UTC))  # 00:01 BST on the 25th
+    last = report_at(datetime(2026, 10, 25, 23, 59, tzinfo=UTC))  # 23:59 GMT on the 25th
+    report_at(datetime(2026, 10, 26, 0, 1, tzinfo=UTC))  # 00:01 GMT on the 26th
+    with time_machine.travel(datetime(2026, 10, 27, 12, 0, tzinfo=UTC), tick=False):
+        board = dashboard(org["siro"], Filters(Period(date(2026, 10, 25), date(2026, 10, 25))))
+    assert sum(counts(board.by_category).values()) == 2
+    in_period = scoped(org["siro"], board.filters).filter(
+        reported_at__gte=board.filters.period.start_at, reported_at__lt=board.filters.period.end_at
+    )
+    assert set(in_period.values_list("reference", flat=True)) == {first, last}
+    trend = counts(board.trend)
+    assert trend["Oct 2026"] == 4  # all four in October, London time
