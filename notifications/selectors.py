@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from breachdesk.choices import GLOBAL_ROLES, UNIT_SCOPED_ROLES
 from breachdesk.selectors import user_has_role
+from incidents.choices import Status
 from incidents.models import Incident
 from incidents.selectors import incidents_for_user
+from riskassess.choices import DECIDERS, DecisionKind
+from riskassess.models import Decision, RiskAssessment
 
 from .choices import SHORT_TITLES, ApprovalState, DeadlineCode, DeadlineState, NotificationState
 from .clocks import describe_remaining, rag
@@ -138,6 +141,22 @@ def ico_submissions_for_incident(incident: Incident) -> QuerySet[IcoSubmission]:
     return incident.ico_submissions.select_related("recorded_by").order_by("submitted_at", "id")
 
 
+@dataclass(frozen=True)
+class PendingDecision:
+    """A recommendation of an incident's latest assessment that nobody has decided yet."""
+
+    kind: str
+    label: str
+    recommended: bool
+
+
+@dataclass
+class DecisionTask:
+    incident: Incident
+    assessment: RiskAssessment
+    pending: list[PendingDecision]
+
+
 @dataclass
 class Tasks:
     to_acknowledge: list[Notification]
@@ -145,6 +164,7 @@ class Tasks:
     phone_prompts: list[Notification]
     escalated: list[Notification]
     missed: list[Deadline]
+    decisions: list[DecisionTask] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -154,13 +174,56 @@ class Tasks:
             + len(self.phone_prompts)
             + len(self.escalated)
             + len(self.missed)
+            + len(self.decisions)
         )
+
+
+OPEN_STATUSES = (Status.REPORTED, Status.UNDER_INVESTIGATION, Status.CONTAINED)
+DECISIONS_SHOWN = 50
+
+
+def decisions_for_user(user: User | AnonymousUser) -> list[DecisionTask]:
+    """Open incidents in the user's scope that have been assessed but whose recommendations
+    (notify the ICO, tell the people affected, involve the police) still wait for a
+    decision: for the DPO, SIRO and Chief Officers, who decide them. Oldest report first,
+    as its 72 hours run out soonest."""
+    if not user.is_authenticated or not user_has_role(user, DECIDERS):
+        return []
+    undecided = Q()
+    for kind in DecisionKind.values:
+        undecided |= Q(~Exists(Decision.objects.filter(incident=OuterRef("pk"), kind=kind)))
+    incidents = list(
+        incidents_for_user(user)
+        .filter(status__in=OPEN_STATUSES)
+        .filter(Exists(RiskAssessment.objects.filter(incident=OuterRef("pk"))))
+        .filter(undecided)
+        .select_related("org_unit")
+        .order_by("reported_at", "id")[:DECISIONS_SHOWN]
+    )
+    if not incidents:
+        return []
+    latest: dict[int, RiskAssessment] = {}
+    for assessment in RiskAssessment.objects.filter(incident__in=incidents).order_by("incident_id", "-version"):
+        latest.setdefault(assessment.incident_id, assessment)
+    decided: dict[int, set[str]] = {}
+    for incident_id, kind in Decision.objects.filter(incident__in=incidents).values_list("incident_id", "kind"):
+        decided.setdefault(incident_id, set()).add(kind)
+    out = []
+    for incident in incidents:
+        assessment = latest[incident.pk]
+        pending = [
+            PendingDecision(kind, label, bool(assessment.recommendations.get(kind)))
+            for kind, label in DecisionKind.choices
+            if kind not in decided.get(incident.pk, set())
+        ]
+        out.append(DecisionTask(incident, assessment, pending))
+    return out
 
 
 def tasks_for_user(user: User | AnonymousUser) -> Tasks:
     """What the signed-in person must do, most urgent first."""
     if not user.is_authenticated:
-        return Tasks([], [], [], [], [])
+        return Tasks([], [], [], [], [], [])
     open_states = [NotificationState.SCHEDULED, NotificationState.SENT]
     far = timezone.now() + timedelta(days=3650)
     to_ack = sorted(
@@ -196,7 +259,7 @@ def tasks_for_user(user: User | AnonymousUser) -> Tasks:
             .select_related("incident")
             .order_by("due_at")[:50]
         )
-    return Tasks(to_ack, approvals, phone, escalated, missed)
+    return Tasks(to_ack, approvals, phone, escalated, missed, decisions_for_user(user))
 
 
 def default_policy() -> EscalationPolicy | None:

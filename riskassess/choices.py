@@ -1,5 +1,7 @@
 from django.db import models
 
+from breachdesk.choices import Role
+
 
 class EaseOfIdentification(models.TextChoices):
     """ENISA 2013, "Ease of identification": how easily the people can be identified."""
@@ -57,3 +59,7 @@ class DecisionKind(models.TextChoices):
     NOTIFY_REGULATOR = "notify_regulator", "Notify the ICO"
     NOTIFY_SUBJECTS = "notify_subjects", "Tell the people affected"
     INVOLVE_POLICE = "involve_police", "Involve the police"
+
+
+# Who decides on the recommendations (DOMAIN.md s.5): the DPO, the SIRO, a Chief Officer.
+DECIDERS = frozenset({Role.DPO, Role.SIRO, Role.CHIEF_OFFICER, Role.DEPUTY_CHIEF_OFFICER})

@@ -12,21 +12,20 @@ from django.db.models import Max
 from django.utils import timezone
 
 from breachdesk.audit import audit_record
-from breachdesk.choices import GLOBAL_ROLES, UNIT_SCOPED_ROLES, Role
+from breachdesk.choices import GLOBAL_ROLES, UNIT_SCOPED_ROLES
 from breachdesk.selectors import user_has_role
 from incidents.choices import TimelineKind
 from incidents.models import Incident, TimelineEntry
 from notifications.choices import DeadlineCode
 from notifications.services import deadline_not_required, subjects_deadline_start
 
-from .choices import DecisionKind
+from .choices import DECIDERS, DecisionKind
 from .models import AssessedDataSet, Decision, RiskAssessment, RiskGroup
 from .recommend import Factors, assess
 from .scoring import population_range
 from .validation import assessment_errors
 
 ASSESSORS = UNIT_SCOPED_ROLES | GLOBAL_ROLES
-DECIDERS = frozenset({Role.DPO, Role.SIRO, Role.CHIEF_OFFICER, Role.DEPUTY_CHIEF_OFFICER})
 FACTOR_FIELDS = tuple(Factors.__dataclass_fields__)
 NARRATIVE_FIELDS = (
     "individuals_narrative",

@@ -17,7 +17,7 @@ from breachdesk.selectors import user_has_role
 from incidents.selectors import incident_get_for_user
 
 from . import selectors, services
-from .choices import DecisionKind
+from .choices import DECIDERS, DecisionKind
 from .forms import AssessmentForm, DataSetFormSet, DecisionForm, GroupFormSet
 from .models import RiskAssessment
 
@@ -133,7 +133,7 @@ def assessment_result(request: HttpRequest, reference: str, version: int) -> Htt
             "a": assessment,
             "recs": recs,
             "is_latest": not RiskAssessment.objects.filter(incident=incident, version__gt=version).exists(),
-            "can_decide": user_has_role(request.user, services.DECIDERS),
+            "can_decide": user_has_role(request.user, DECIDERS),
             "history": selectors.decision_history(incident),
         },
     )
@@ -161,11 +161,12 @@ def decision_record(request: HttpRequest, reference: str) -> HttpResponse:
     incident = incident_get_for_user(user=request.user, reference=reference)
     form = DecisionForm(request.POST)
     latest: RiskAssessment | None = selectors.assessments_for_incident(incident).first()
-    back = (
-        reverse("riskassess:result", args=[reference, latest.version]) + "#decisions"
-        if latest is not None
-        else reverse("riskassess:index", args=[reference])
-    )
+    if request.POST.get("from") == "tasks":
+        back = reverse("tasks") + "#decisions"
+    elif latest is not None:
+        back = reverse("riskassess:result", args=[reference, latest.version]) + "#decisions"
+    else:
+        back = reverse("riskassess:index", args=[reference])
     if not form.is_valid():
         for form_errors in form.errors.values():
             for message in form_errors:
@@ -184,5 +185,5 @@ def decision_record(request: HttpRequest, reference: str) -> HttpResponse:
             for message in service_errors:
                 messages.error(request, str(message))
     else:
-        messages.success(request, "Decision recorded.")
+        messages.success(request, f"Decision recorded for {incident.reference}.")
     return redirect(back)

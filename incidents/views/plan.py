@@ -156,8 +156,16 @@ def action_finish(request: HttpRequest, reference: str, pk: int) -> HttpResponse
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, "Action updated.")
+            messages.success(request, f"Action updated on {reference}.")
+            if request.POST.get("from") == "tasks":
+                return redirect(reverse("tasks") + "#my-actions")
             return _back(reference, f"#action-{action.pk}")
+    if request.POST.get("from") == "tasks":
+        # From the task list the form is a one-line box: say what was missing there.
+        for field_errors in form.errors.values():
+            for message in field_errors:
+                messages.error(request, f"{reference}: {message}")
+        return redirect(reverse("tasks") + f"#task-action-{action.pk}")
     return _rerender(request, incident, finish_form=form)
 
 

@@ -1,0 +1,162 @@
+"""My tasks: recommendations waiting for a decision and actions to finish, each with its
+one-click answer and a reason box where a reason is required."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from breachdesk.models import AuditEvent
+from incidents.models import Action
+from incidents.services.plan import action_create
+from riskassess.models import Decision
+from riskassess.services import decision_record, risk_assessment_create
+from tests.factories import IncidentFactory
+from tests.riskassess.test_services import JTRACK
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def assessed(org):
+    incident = IncidentFactory(reporter=org["reporter"])
+    assessment = risk_assessment_create(incident=incident, actor=org["isim"], data=dict(JTRACK))
+    return incident, assessment
+
+
+def test_deciders_see_each_undecided_recommendation_and_others_do_not(org, assessed):
+    incident, assessment = assessed
+    page = _client(org["dpo"]).get("/tasks/").content.decode()
+    assert "Recommendations waiting for your decision" in page
+    assert f"task-decision-{incident.reference}" in page
+    for kind, label in (("notify_regulator", "Notify the ICO"), ("notify_subjects", "Tell the people affected")):
+        recommended = "yes" if assessment.recommendations[kind] else "no"
+        assert f"{label}? Recommended: {recommended}" in page
+    # the reporter and the line manager do not decide
+    assert "Recommendations waiting" not in _client(org["reporter"]).get("/tasks/").content.decode()
+    assert "Recommendations waiting" not in _client(org["manager"]).get("/tasks/").content.decode()
+
+
+def test_deciding_from_the_list_records_it_and_takes_it_off(org, assessed):
+    incident, assessment = assessed
+    client = _client(org["dpo"])
+    recommended = bool(assessment.recommendations["notify_regulator"])
+    response = client.post(
+        f"/incidents/{incident.reference}/risk/decisions/",
+        {"from": "tasks", "kind": "notify_regulator", "decision": str(recommended).lower(), "reason": ""},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/tasks/#decisions"
+    decision = Decision.objects.get(incident=incident, kind="notify_regulator")
+    assert decision.decision is recommended
+    assert decision.decided_by == org["dpo"]
+    page = client.get("/tasks/").content.decode()
+    assert f"Decision recorded for {incident.reference}" in page
+    assert "Notify the ICO? Recommended" not in page
+    assert "Tell the people affected? Recommended" in page  # still to decide
+
+
+def test_going_against_the_recommendation_without_a_reason_changes_nothing(org, assessed):
+    incident, assessment = assessed
+    client = _client(org["dpo"])
+    against = str(not assessment.recommendations["notify_subjects"]).lower()
+    events = AuditEvent.objects.count()
+    response = client.post(
+        f"/incidents/{incident.reference}/risk/decisions/",
+        {"from": "tasks", "kind": "notify_subjects", "decision": against, "reason": "  "},
+        follow=True,
+    )
+    assert "You are going against the recommendation: give your reason" in response.content.decode()
+    assert not Decision.objects.filter(incident=incident).exists()
+    assert AuditEvent.objects.count() == events
+    client.post(
+        f"/incidents/{incident.reference}/risk/decisions/",
+        {"from": "tasks", "kind": "notify_subjects", "decision": against, "reason": "All were told by phone."},
+    )
+    assert Decision.objects.get(incident=incident, kind="notify_subjects").reason == "All were told by phone."
+
+
+def test_a_fully_decided_incident_leaves_the_list(org, assessed):
+    incident, assessment = assessed
+    for kind in ("notify_regulator", "notify_subjects", "involve_police"):
+        decision_record(
+            incident=incident, actor=org["siro"], kind=kind, decision=bool(assessment.recommendations.get(kind))
+        )
+    assert f"task-decision-{incident.reference}" not in _client(org["dpo"]).get("/tasks/").content.decode()
+
+
+def test_a_chief_officer_sees_only_their_units_decisions(org, assessed):
+    incident, _ = assessed
+    durham = IncidentFactory(reporter=org["reporter2"])
+    risk_assessment_create(incident=durham, actor=org["siro"], data=dict(JTRACK))
+    page = _client(org["chief"]).get("/tasks/").content.decode()
+    assert f"task-decision-{incident.reference}" in page
+    assert f"task-decision-{durham.reference}" not in page
+    assert f"task-decision-{durham.reference}" in _client(org["siro"]).get("/tasks/").content.decode()
+
+
+@pytest.fixture
+def action(org):
+    # set a week ago, due two days ago: overdue now
+    with time_machine.travel(timezone.now() - timedelta(days=7)):
+        incident = IncidentFactory(reporter=org["reporter"])
+        return action_create(
+            incident=incident,
+            actor=org["isim"],
+            kind="improvement",
+            topic="training",
+            description="Refresher training for the office",
+            owner=org["manager"],
+            due_on=timezone.localdate() + timedelta(days=5),
+        )
+
+
+def test_an_action_is_marked_done_from_the_list(org, action):
+    client = _client(org["manager"])
+    page = client.get("/tasks/").content.decode()
+    assert f'id="task-action-{action.pk}"' in page
+    assert "Overdue" in page
+    response = client.post(
+        f"/incidents/{action.incident.reference}/actions/{action.pk}/finish/",
+        {"from": "tasks", "outcome": "done", "text": "Twelve staff trained on 3 March; register attached."},
+    )
+    assert response["Location"] == "/tasks/#my-actions"
+    action.refresh_from_db()
+    assert action.state == "done"
+    assert action.outcome.startswith("Twelve staff")
+    assert f'id="task-action-{action.pk}"' not in client.get("/tasks/").content.decode()
+
+
+def test_marking_done_without_saying_what_was_done_changes_nothing(org, action):
+    client = _client(org["manager"])
+    response = client.post(
+        f"/incidents/{action.incident.reference}/actions/{action.pk}/finish/",
+        {"from": "tasks", "outcome": "done", "text": ""},
+        follow=True,
+    )
+    assert f"{action.incident.reference}: Say what was done, or why it was not done" in response.content.decode()
+    action.refresh_from_db()
+    assert action.state == "open"
+    assert Action.objects.filter(pk=action.pk, state="open").exists()
+
+
+def test_the_decisions_list_queries_do_not_grow(org, django_assert_max_num_queries):
+    client = _client(org["dpo"])
+    first = IncidentFactory(reporter=org["reporter"])
+    risk_assessment_create(incident=first, actor=org["isim"], data=dict(JTRACK))
+    with django_assert_max_num_queries(30) as few:
+        client.get("/tasks/")
+    for _ in range(5):
+        more = IncidentFactory(reporter=org["reporter"])
+        risk_assessment_create(incident=more, actor=org["isim"], data=dict(JTRACK))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get("/tasks/").content.decode()
+    assert page.count('id="task-decision-') == 6
