@@ -4,7 +4,7 @@ API view and report uses to decide which incidents a user may see (DESIGN.md "Ac
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -18,14 +18,14 @@ from django.utils import timezone
 from breachdesk.choices import ControlSubject
 from breachdesk.models import AuditEvent, ControlCheck, OrgUnit, Profile
 from breachdesk.selectors import scope_for_user
-from notifications.choices import DeadlineState
+from notifications.choices import SHORT_TITLES, DeadlineCode, DeadlineState
 from notifications.models import Deadline, IcoSubmission, Notification
-from riskassess.choices import DecisionKind
+from riskassess.choices import DecisionKind, Level
 from riskassess.models import AssessedDataSet, RiskAssessment
 from riskassess.selectors import current_decisions
 
-from .choices import OPEN_STATUSES, ActionKind, ActionState, Party, PlanElement
-from .models import Action, Incident, Lesson, PartyNotice, TimelineEntry, TrackerFormVersion
+from .choices import OPEN_STATUSES, ActionKind, ActionState, Party, PlanElement, RootCauseKind
+from .models import Action, Incident, Lesson, PartyNotice, RootCause, TimelineEntry, TrackerFormVersion
 
 # Above this many notifications, "told about it" is probed row by row rather than hashed.
 TOLD_PROBE_THRESHOLD = 2_000
@@ -81,26 +81,111 @@ def incident_get_for_user(*, user: User | AnonymousUser, reference: str) -> Inci
 
 @dataclass(frozen=True)
 class IncidentFilters:
+    """What the list (and the dashboard's drill-downs into it) can narrow incidents by. The
+    API takes the first five; the rest are how a figure on the dashboard names the incidents
+    behind it."""
+
     status: str = ""
     org_unit: str = ""
     category: str = ""
     overdue: bool = False
     q: str = ""
+    open: bool = False
+    unit_only: bool = False  # the unit itself, not the units below it
+    severity: str = ""  # the latest assessment's level, or "none" for not yet assessed
+    reported_from: date | None = None  # London days, inclusive
+    reported_to: date | None = None
+    root_cause: str = ""
+    processor: str = ""
+    clock: str = ""
+    clock_state: str = ""
+    errors: tuple[str, ...] = ()
+
+    @property
+    def narrowed(self) -> list[str]:
+        """The drill-down filters in words, for the list's heading."""
+        out = []
+        if self.open:
+            out.append("open")
+        if self.unit_only and self.org_unit:
+            out.append("in that unit itself, not the units below it")
+        if self.severity:
+            out.append("not yet assessed" if self.severity == "none" else f"{Level(self.severity).label} severity")
+        if self.reported_from or self.reported_to:
+            start = self.reported_from.strftime("%-d %b %Y") if self.reported_from else "the start"
+            end = self.reported_to.strftime("%-d %b %Y") if self.reported_to else "today"
+            out.append(f"reported {start} to {end}")
+        if self.root_cause:
+            out.append(f"root cause: {RootCauseKind(self.root_cause).label.lower()}")
+        if self.processor:
+            out.append(f"processor or partner: {self.processor}")
+        if self.clock:
+            state = f" {DeadlineState(self.clock_state).label.lower()}" if self.clock_state else ""
+            out.append(f"clock: {SHORT_TITLES[DeadlineCode(self.clock)]}{state}")
+        return out
+
+    @property
+    def hidden(self) -> dict[str, str]:
+        """The drill-down filters as query parameters, kept when the list's form is sent."""
+        values = {
+            "open": "true" if self.open else "",
+            "unit_only": "true" if self.unit_only else "",
+            "severity": self.severity,
+            "reported_from": self.reported_from.isoformat() if self.reported_from else "",
+            "reported_to": self.reported_to.isoformat() if self.reported_to else "",
+            "root_cause": self.root_cause,
+            "processor": self.processor,
+            "clock": self.clock,
+            "clock_state": self.clock_state,
+        }
+        return {k: v for k, v in values.items() if v}
+
+
+def latest_level() -> Subquery:
+    return Subquery(RiskAssessment.objects.filter(incident=OuterRef("pk")).order_by("-version").values("level")[:1])
+
+
+def _london_day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def incidents_filtered(qs: QuerySet[Incident], filters: IncidentFilters) -> QuerySet[Incident]:
     if filters.status:
         qs = qs.filter(status=filters.status)
+    if filters.open:
+        qs = qs.filter(status__in=OPEN_STATUSES)
     if filters.category:
         qs = qs.filter(category=filters.category)
     if filters.org_unit:
         unit = OrgUnit.objects.filter(code=filters.org_unit).first()
-        qs = qs.filter(org_unit__in=unit.subtree().values("id")) if unit else qs.none()
+        if unit is None:
+            qs = qs.none()
+        elif filters.unit_only:
+            qs = qs.filter(org_unit=unit)
+        else:
+            qs = qs.filter(org_unit__in=unit.subtree().values("id"))
     if filters.overdue:
         qs = qs.filter(Exists(overdue_deadlines().filter(incident=OuterRef("pk"))))
     if filters.q:
         term = filters.q.strip()
         qs = qs.filter(Q(reference__iexact=term) | Q(title__icontains=term) | Q(description__icontains=term))
+    if filters.severity == "none":
+        qs = qs.filter(~Exists(RiskAssessment.objects.filter(incident=OuterRef("pk"))))
+    elif filters.severity:
+        qs = qs.annotate(latest_level=latest_level()).filter(latest_level=filters.severity)
+    if filters.reported_from:
+        qs = qs.filter(reported_at__gte=_london_day_start(filters.reported_from))
+    if filters.reported_to:
+        qs = qs.filter(reported_at__lt=_london_day_start(filters.reported_to + timedelta(days=1)))
+    if filters.root_cause:
+        qs = qs.filter(Exists(RootCause.objects.filter(incident=OuterRef("pk"), cause=filters.root_cause)))
+    if filters.processor:
+        qs = qs.filter(third_party=filters.processor)
+    if filters.clock:
+        clocks = Deadline.objects.filter(incident=OuterRef("pk"), code=filters.clock)
+        if filters.clock_state:
+            clocks = clocks.filter(state=filters.clock_state)
+        qs = qs.filter(Exists(clocks))
     return qs
 
 
@@ -134,13 +219,45 @@ def incident_audit_events(incident: Incident) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(incident_ref=incident.reference).order_by("seq")
 
 
+def _choice(params: Any, name: str, allowed: list[str], label: str, errors: list[str]) -> str:
+    value = str(params.get(name, "") or "")
+    if value and value not in allowed:
+        errors.append(f"{label} “{value[:40]}” is not one of the choices, so it was left out")
+        return ""
+    return value
+
+
+def _day(params: Any, name: str, label: str, errors: list[str]) -> date | None:
+    value = str(params.get(name, "") or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors.append(f"{label} must be a date as year-month-day, like 2026-03-31, so it was left out")
+        return None
+
+
 def parse_filters(params: Any) -> IncidentFilters:
+    """The list's filters from a query string. A value that is not one of the choices is
+    left out and said so (``errors``), never silently widened or narrowed."""
+    errors: list[str] = []
     return IncidentFilters(
         status=str(params.get("status", "") or ""),
         org_unit=str(params.get("org_unit", "") or ""),
         category=str(params.get("category", "") or ""),
         overdue=str(params.get("overdue", "")).lower() in {"true", "1", "yes", "on"},
         q=str(params.get("q", "") or "")[:200],
+        open=str(params.get("open", "")).lower() in {"true", "1", "yes", "on"},
+        unit_only=str(params.get("unit_only", "")).lower() in {"true", "1", "yes", "on"},
+        severity=_choice(params, "severity", [*Level.values, "none"], "Severity", errors),
+        reported_from=_day(params, "reported_from", "Reported from", errors),
+        reported_to=_day(params, "reported_to", "Reported to", errors),
+        root_cause=_choice(params, "root_cause", RootCauseKind.values, "Root cause", errors),
+        processor=str(params.get("processor", "") or "")[:200],
+        clock=_choice(params, "clock", DeadlineCode.values, "Clock", errors),
+        clock_state=_choice(params, "clock_state", DeadlineState.values, "Clock state", errors),
+        errors=tuple(errors),
     )
 
 

@@ -49,9 +49,16 @@ class Filters:
     category: str = ""
 
     def incident_query(self, **extra: str) -> str:
-        """The incident list's query string for a drill-down from this dashboard."""
+        """The incident list's query string for a drill-down from this dashboard: the
+        incidents behind a figure, under the same unit and category filters."""
         params = {"org_unit": self.unit.code if self.unit else "", "category": self.category, **extra}
-        return urlencode({k: v for k, v in params.items() if v})
+        return "?" + urlencode({k: v for k, v in params.items() if v})
+
+    def period_query(self, **extra: str) -> str:
+        """As ``incident_query``, for a figure over the incidents reported in the period."""
+        return self.incident_query(
+            reported_from=self.period.start.isoformat(), reported_to=self.period.end.isoformat(), **extra
+        )
 
 
 @dataclass
@@ -61,10 +68,20 @@ class Row:
     link: str = ""
 
 
+@dataclass(frozen=True)
+class ComplianceRow:
+    """A clock's compliance figures, each with the query of the incidents behind it."""
+
+    figures: Compliance
+    links: dict[str, str]
+
+
 @dataclass
 class Dashboard:
     filters: Filters
     open_total: int
+    open_link: str
+    compliance_rows: list[ComplianceRow]
     by_status: list[Row]
     by_severity: list[Row]
     due_soon: list[Deadline]
@@ -143,6 +160,10 @@ def _months(end: date, count: int) -> list[date]:
     return list(reversed(months))
 
 
+def _month_end(first: date) -> date:
+    return (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
 def dashboard(user: User | AnonymousUser, filters: Filters, *, now: datetime | None = None) -> Dashboard:
     now = now or timezone.now()
     base = scoped(user, filters)
@@ -150,11 +171,16 @@ def dashboard(user: User | AnonymousUser, filters: Filters, *, now: datetime | N
     period_qs = _in_period(base, filters.period)
 
     status_counts = _count_by(open_qs, "status")
-    by_status = [Row(s.label, status_counts.get(s, 0), "?" + filters.incident_query(status=s)) for s in OPEN]
+    by_status = [Row(s.label, status_counts.get(s, 0), filters.incident_query(status=s)) for s in OPEN]
     latest_level = RiskAssessment.objects.filter(incident=OuterRef("pk")).order_by("-version").values("level")[:1]
     level_counts = _count_by(open_qs.annotate(level=Subquery(latest_level)), "level")
-    by_severity = [Row(level.label, level_counts.get(level, 0)) for level in Level]
-    by_severity.append(Row("Not yet assessed", level_counts.get(None, 0)))
+    by_severity = [
+        Row(level.label, level_counts.get(level, 0), filters.incident_query(open="true", severity=level))
+        for level in Level
+    ]
+    by_severity.append(
+        Row("Not yet assessed", level_counts.get(None, 0), filters.incident_query(open="true", severity="none"))
+    )
 
     panel = clock_panel(user, filters, now=now)
 
@@ -177,23 +203,26 @@ def dashboard(user: User | AnonymousUser, filters: Filters, *, now: datetime | N
 
     category_counts = _count_by(period_qs, "category")
     by_category = [
-        Row(c.label, category_counts[c], "?" + filters.incident_query(category=c))
-        for c in Category
-        if category_counts.get(c)
+        Row(c.label, category_counts[c], filters.period_query(category=c)) for c in Category if category_counts.get(c)
     ]
     unit_counts = _count_by(period_qs, "org_unit")
     units = OrgUnit.objects.in_bulk(list(unit_counts))
     by_unit = sorted(
         (
-            Row(units[pk].name, n, "?" + filters.incident_query(org_unit=units[pk].code))
+            Row(units[pk].name, n, filters.period_query(org_unit=units[pk].code, unit_only="true"))
             for pk, n in unit_counts.items()
         ),
         key=lambda r: (-r.count, r.label),
     )
     cause_counts = _count_by(RootCause.objects.filter(incident__in=period_qs.values("pk")), "cause")
-    by_root_cause = [Row(c.label, cause_counts[c]) for c in RootCauseKind if cause_counts.get(c)]
+    by_root_cause = [
+        Row(c.label, cause_counts[c], filters.period_query(root_cause=c)) for c in RootCauseKind if cause_counts.get(c)
+    ]
     processor_counts = _count_by(period_qs.exclude(third_party=""), "third_party")
-    by_processor = sorted((Row(name, n) for name, n in processor_counts.items()), key=lambda r: (-r.count, r.label))
+    by_processor = sorted(
+        (Row(name, n, filters.period_query(processor=name)) for name, n in processor_counts.items()),
+        key=lambda r: (-r.count, r.label),
+    )
 
     months = _months(timezone.localdate(now), TREND_MONTHS)
     trend_counts = {
@@ -204,7 +233,14 @@ def dashboard(user: User | AnonymousUser, filters: Filters, *, now: datetime | N
         .values("month")
         .annotate(n=Count("id"))
     }
-    trend = [Row(m.strftime("%b %Y"), trend_counts.get(m, 0)) for m in months]
+    trend = [
+        Row(
+            m.strftime("%b %Y"),
+            trend_counts.get(m, 0),
+            filters.incident_query(reported_from=m.isoformat(), reported_to=_month_end(m).isoformat()),
+        )
+        for m in months
+    ]
 
     recurrences = recurrences_among(list(period_qs.select_related("org_unit")[:500]), window_days=90)
     gap_units = sorted(
@@ -218,14 +254,20 @@ def dashboard(user: User | AnonymousUser, filters: Filters, *, now: datetime | N
         .select_related("incident", "owner")
         .order_by("due_on", "id")[:100]
     )
+    compliance = compliance_for(period_qs)
     board = Dashboard(
         filters=filters,
         open_total=sum(status_counts.values()),
+        open_link=filters.incident_query(open="true"),
+        compliance_rows=[
+            ComplianceRow(c, {state: filters.period_query(clock=c.code, clock_state=state) for state in DeadlineState})
+            for c in compliance
+        ],
         by_status=by_status,
         by_severity=by_severity,
         due_soon=panel.due_soon,
         missed=panel.missed,
-        compliance=compliance_for(period_qs),
+        compliance=compliance,
         median_contain=median_contain,
         median_close=median_close,
         by_category=by_category,

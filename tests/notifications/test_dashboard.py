@@ -3,6 +3,7 @@ scoping, and a query count that does not grow with the number of incidents."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,12 +13,16 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from incidents.choices import RootCauseKind
 from incidents.services import incident_transition
+from incidents.services.plan import root_cause_record
 from notifications.dashboard import Filters, clock_panel, dashboard, scoped
 from notifications.reports.summary import Period
+from riskassess.services import risk_assessment_create
 from tests.conftest import DEMO_PASSWORD
 from tests.factories import IncidentFactory
 from tests.incidents.test_plan import make_ready_to_close
+from tests.riskassess.test_services import JTRACK
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +76,47 @@ def test_every_figure_matches_the_incidents_behind_it(org, seeded):
     assert board.by_status[0].link == "?status=reported"
 
 
+LISTED = re.compile(r'<td class="govuk-table__cell bd-nowrap"><a class="govuk-link" href="/incidents/([^/]+)/">')
+
+
+def test_every_figure_drills_down_to_exactly_the_incidents_behind_it(org, seeded):
+    """Each linked figure: the incident list it links to lists that many incidents."""
+    # an assessed incident, so a severity row is not zero
+    risk_assessment_create(incident=seeded["fresh"], actor=org["isim"], data=dict(JTRACK))
+    root_cause_record(incident=seeded["fresh"], actor=org["isim"], cause=RootCauseKind.values[0])
+    board = dashboard(org["siro"], last_week())
+    client = Client()
+    client.force_login(org["siro"])
+    figures = [("open total", board.open_total, board.open_link)]
+    for table in ("by_status", "by_severity", "by_category", "by_unit", "by_root_cause", "by_processor", "trend"):
+        figures += [(f"{table}: {r.label}", r.count, r.link) for r in getattr(board, table)]
+    for row in board.compliance_rows:
+        c = row.figures
+        figures += [
+            (f"{c.code} met", c.met, row.links["met"]),
+            (f"{c.code} missed", c.missed, row.links["missed"]),
+            (f"{c.code} running", c.pending, row.links["pending"]),
+            (f"{c.code} not required", c.not_required, row.links["not_required"]),
+        ]
+    nonzero = 0
+    for name, count, link in figures:
+        assert link, f"{name} has no drill-down"
+        page = client.get(f"/incidents/{link}").content.decode()
+        assert "Some filters could not be used" not in page, name
+        assert len(set(LISTED.findall(page))) == count, name
+        nonzero += count > 0
+    assert nonzero >= 12  # the seeded data set makes most figures non-zero
+
+
+def test_a_bad_drill_down_filter_is_named_and_left_out(org, seeded):
+    client = Client()
+    client.force_login(org["siro"])
+    page = client.get("/incidents/?severity=catastrophic&reported_from=31/12/2026").content.decode()
+    assert "Severity “catastrophic” is not one of the choices, so it was left out" in page
+    assert "Reported from must be a date as year-month-day, like 2026-03-31, so it was left out" in page
+    assert len(set(LISTED.findall(page))) == 3  # nothing narrowed by the bad values
+
+
 def test_clocks_due_soon_and_missed(org, seeded):
     soon = clock_panel(org["siro"], last_week())
     # the two open incidents' manager clocks run out within the hour
@@ -109,7 +155,7 @@ def test_the_page_and_its_clock_panel(org, seeded):
     page = client.get("/dashboard/")
     html = page.content.decode()
     assert page.status_code == 200
-    assert "Open incidents: 2" in html
+    assert 'Open incidents: <a class="govuk-link" href="/incidents/?open=true">2<span' in html
     assert html.count("<svg") >= 4
     assert 'hx-trigger="every 30s"' in html
     assert seeded["fresh"].reference in html
