@@ -16,6 +16,8 @@
 #   BENCH_PORT, BENCH_WORKERS, BENCH_THREADS   gunicorn (8765, 4, 1 = sync workers)
 #   BENCH_REDIS_DB                      Redis database for the Celery broker (14)
 #   BENCH_SKIP_LOAD=1                   reuse the loaded database
+#   BENCH_SUITE=list|dashboard          the incident list and creates (default), or the SIRO
+#                                       dashboard and task lists (bench/dashboard.py)
 #   BENCH_LABEL=name                    write results.name.json etc. instead of results.json
 #   BENCH_PATCHES="path/to/x.diff ..."   apply proposed changes to the snapshot
 #                                       (never to the working tree) to measure them
@@ -87,6 +89,8 @@ if [[ "${BENCH_SKIP_LOAD:-0}" != "1" ]]; then
   "$PY" manage.py seed_demo
   step "Load"
   "$PY" bench/load.py --incidents "${BENCH_INCIDENTS:-100000}" --events "${BENCH_EVENTS:-1000000}"
+  step "Enrich: containment and closing times, assessments, decisions, root causes, actions"
+  "$PY" bench/enrich.py
   step "audit_verify over the loaded trail"
   "$PY" bench/verify.py after-load
 else
@@ -128,6 +132,17 @@ for _ in range(120):
     time.sleep(0.5)
 sys.exit("gunicorn did not answer within 60 s; see bench/results/gunicorn.log")
 EOF
+
+if [[ "${BENCH_SUITE:-list}" == "dashboard" ]]; then
+  step "Load test: SIRO dashboard and task lists"
+  "$PY" bench/dashboard.py --port "$PORT" \
+    --requests "${BENCH_REQUESTS:-1000}" --concurrency "${BENCH_CONCURRENCY:-8}" \
+    --workers "$WORKERS" --threads "$THREADS" --pid-file "$RESULTS/gunicorn.pid"
+  stop_gunicorn
+  trap - EXIT INT TERM
+  "$PY" bench/redis_reset.py
+  exit 0
+fi
 
 step "Load test"
 "$PY" bench/loadtest.py --port "$PORT" \
