@@ -139,7 +139,7 @@ def main() -> None:
                     {
                         "incident_id": incident_id,
                         "cause": cause,
-                        "detail": "",
+                        "detail": "Described in the investigation report.",
                         "recorded_by_id": users["isim"].pk,
                         "recorded_at": assessed_at,
                     }
