@@ -70,6 +70,15 @@ class Incident(models.Model):
             models.Index(fields=["org_unit", "-id"], name="incident_unit_id"),
             models.Index(fields=["reporter", "-id"], name="incident_reporter_id"),
             models.Index(fields=["category", "-id"], name="incident_category_id"),
+            # Recurrence: the same unit and kind of loss within a window.
+            models.Index(fields=["org_unit", "category", "discovered_at"], name="incident_recurrence"),
+            # Open incidents, oldest report first (task lists): a few thousand of 100,000.
+            models.Index(
+                fields=["reported_at", "id"],
+                condition=Q(status__in=["reported", "under_investigation", "contained"]),
+                name="incident_open_reported",
+            ),
+            models.Index(fields=["reported_at"], name="incident_reported_at"),
         ]
         constraints = [
             models.CheckConstraint(

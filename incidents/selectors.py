@@ -119,9 +119,11 @@ class IncidentFilters:
             out.append(f"root cause: {RootCauseKind(self.root_cause).label.lower()}")
         if self.processor:
             out.append(f"processor or partner: {self.processor}")
+        state = f" {DeadlineState(self.clock_state).label.lower()}" if self.clock_state else ""
         if self.clock:
-            state = f" {DeadlineState(self.clock_state).label.lower()}" if self.clock_state else ""
             out.append(f"clock: {SHORT_TITLES[DeadlineCode(self.clock)]}{state}")
+        elif self.clock_state:
+            out.append(f"with a clock{state}")
         return out
 
     @property
@@ -181,8 +183,10 @@ def incidents_filtered(qs: QuerySet[Incident], filters: IncidentFilters) -> Quer
         qs = qs.filter(Exists(RootCause.objects.filter(incident=OuterRef("pk"), cause=filters.root_cause)))
     if filters.processor:
         qs = qs.filter(third_party=filters.processor)
-    if filters.clock:
-        clocks = Deadline.objects.filter(incident=OuterRef("pk"), code=filters.clock)
+    if filters.clock or filters.clock_state:
+        clocks = Deadline.objects.filter(incident=OuterRef("pk"))
+        if filters.clock:
+            clocks = clocks.filter(code=filters.clock)
         if filters.clock_state:
             clocks = clocks.filter(state=filters.clock_state)
         qs = qs.filter(Exists(clocks))
@@ -398,15 +402,22 @@ def recurring_for_user(user: User | AnonymousUser, *, window_days: int | None = 
     category within the window: the list an ISIM must not miss."""
     days = settings.RECURRENCE_WINDOW_DAYS if window_days is None else window_days
     window = timedelta(days=days)
-    earlier = Incident.objects.filter(
-        org_unit_id=OuterRef("org_unit_id"),
-        category=OuterRef("category"),
-        discovered_at__lte=OuterRef("discovered_at"),
-        discovered_at__gte=OuterRef("discovered_at") - window,
-    ).exclude(pk=OuterRef("pk"))
+    since = timezone.now() - window
+    earlier = (
+        Incident.objects.filter(
+            org_unit_id=OuterRef("org_unit_id"),
+            category=OuterRef("category"),
+            discovered_at__lte=OuterRef("discovered_at"),
+            discovered_at__gte=OuterRef("discovered_at") - window,
+        )
+        # implied by the line above, but a constant the planner can use to read only the
+        # recent incidents rather than hash all of them
+        .filter(discovered_at__gte=since - window)
+        .exclude(pk=OuterRef("pk"))
+    )
     return (
         incidents_for_user(user)
-        .filter(status__in=OPEN_STATUSES, discovered_at__gte=timezone.now() - window)
+        .filter(status__in=OPEN_STATUSES, discovered_at__gte=since)
         .filter(Exists(earlier))
         .select_related("org_unit")
         .order_by("-discovered_at")

@@ -6,18 +6,21 @@ units, the SIRO and DPO everything. Counts are GROUP BYs in the database, not lo
 
 from __future__ import annotations
 
+import hashlib
+import json
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Min, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from breachdesk.models import OrgUnit
+from breachdesk.models import AuditChainHead, OrgUnit
 from incidents.choices import ActionKind, ActionState, Category, RootCauseKind, Status, TimelineKind
 from incidents.models import Action, Incident, RootCause, TimelineEntry
 from incidents.selectors import incidents_for_user
@@ -38,6 +41,7 @@ from .reports.summary import (
 )
 
 DUE_SOON_HOURS = 4
+RECURRENCES_SHOWN = 20
 TREND_MONTHS = 24
 OPEN = (Status.REPORTED, Status.UNDER_INVESTIGATION, Status.CONTAINED)
 
@@ -84,8 +88,6 @@ class Dashboard:
     compliance_rows: list[ComplianceRow]
     by_status: list[Row]
     by_severity: list[Row]
-    due_soon: list[Deadline]
-    missed: list[Deadline]
     compliance: list[Compliance]
     median_contain: timedelta | None
     median_close: timedelta | None
@@ -94,7 +96,8 @@ class Dashboard:
     by_root_cause: list[Row]
     by_processor: list[Row]
     trend: list[Row]
-    recurrences: list[tuple[Incident, Incident]]
+    recurrences: list[tuple[Incident, Incident]]  # the latest RECURRENCES_SHOWN
+    recurrence_count: int
     gaps: list[Any]
     overdue_actions: list[Action]
     charts: dict[str, Any] = field(default_factory=dict)
@@ -123,32 +126,45 @@ def _median(durations: list[timedelta]) -> timedelta | None:
     return timedelta(seconds=statistics.median(d.total_seconds() for d in durations))
 
 
+CLOCKS_SHOWN = 20
+
+
 @dataclass(frozen=True)
 class ClockPanel:
     due_soon: list[Deadline]
+    due_soon_total: int
+    overdue: list[Deadline]
+    overdue_total: int
     missed: list[Deadline]
+    missed_total: int
+    overdue_link: str
+    missed_link: str
 
 
 def clock_panel(user: User | AnonymousUser, filters: Filters, *, now: datetime | None = None) -> ClockPanel:
-    """Clocks of open incidents running out within ``DUE_SOON_HOURS``, and clocks overdue
-    now or missed by incidents reported in the period: what the page refreshes every 30 s."""
+    """Clocks of open incidents running out within ``DUE_SOON_HOURS``, clocks overdue now,
+    and clocks missed by incidents reported in the period: what the page refreshes every
+    30 s. Never cached. The most urgent ``CLOCKS_SHOWN`` of each, with how many in all."""
     now = now or timezone.now()
     base = scoped(user, filters)
     pending = Deadline.objects.filter(
         incident__in=base.filter(status__in=OPEN).values("pk"), state=DeadlineState.PENDING
     )
-    due_soon = list(
-        pending.filter(due_at__gte=now, due_at__lt=now + timedelta(hours=DUE_SOON_HOURS))
-        .select_related("incident")
-        .order_by("due_at")[:50]
+    soon = pending.filter(due_at__gte=now, due_at__lt=now + timedelta(hours=DUE_SOON_HOURS))
+    overdue = pending.filter(due_at__lt=now)
+    missed = Deadline.objects.filter(
+        incident__in=_in_period(base, filters.period).values("pk"), state=DeadlineState.MISSED
     )
-    overdue_now = list(pending.filter(due_at__lt=now).select_related("incident").order_by("due_at")[:50])
-    missed = list(
-        Deadline.objects.filter(incident__in=_in_period(base, filters.period).values("pk"), state=DeadlineState.MISSED)
-        .select_related("incident")
-        .order_by("-due_at")[:50]
+    return ClockPanel(
+        due_soon=list(soon.select_related("incident").order_by("due_at")[:CLOCKS_SHOWN]),
+        due_soon_total=soon.count(),
+        overdue=list(overdue.select_related("incident").order_by("due_at")[:CLOCKS_SHOWN]),
+        overdue_total=overdue.count(),
+        missed=list(missed.select_related("incident").order_by("-due_at")[:CLOCKS_SHOWN]),
+        missed_total=missed.count(),
+        overdue_link=filters.incident_query(open="true", overdue="true"),
+        missed_link=filters.period_query(clock_state=DeadlineState.MISSED),
     )
-    return ClockPanel(due_soon=due_soon, missed=overdue_now + missed)
 
 
 def _months(end: date, count: int) -> list[date]:
@@ -181,8 +197,6 @@ def dashboard(user: User | AnonymousUser, filters: Filters, *, now: datetime | N
     by_severity.append(
         Row("Not yet assessed", level_counts.get(None, 0), filters.incident_query(open="true", severity="none"))
     )
-
-    panel = clock_panel(user, filters, now=now)
 
     contained_at = (
         TimelineEntry.objects.filter(
@@ -242,7 +256,11 @@ def dashboard(user: User | AnonymousUser, filters: Filters, *, now: datetime | N
         for m in months
     ]
 
-    recurrences = recurrences_among(list(period_qs.select_related("org_unit")[:500]), window_days=90)
+    in_period = period_qs.select_related("org_unit").only(
+        "id", "reference", "discovered_at", "category", "org_unit_id", "org_unit__name"
+    )
+    repeats = recurrences_among(list(in_period), window_days=settings.RECURRENCE_WINDOW_DAYS)
+    repeats.sort(key=lambda pair: (pair[0].discovered_at, pair[0].pk), reverse=True)
     gap_units = sorted(
         OrgUnit.objects.filter(pk__in=open_qs.order_by().values("org_unit").distinct()), key=lambda u: u.path
     )
@@ -265,8 +283,6 @@ def dashboard(user: User | AnonymousUser, filters: Filters, *, now: datetime | N
         ],
         by_status=by_status,
         by_severity=by_severity,
-        due_soon=panel.due_soon,
-        missed=panel.missed,
         compliance=compliance,
         median_contain=median_contain,
         median_close=median_close,
@@ -275,18 +291,21 @@ def dashboard(user: User | AnonymousUser, filters: Filters, *, now: datetime | N
         by_root_cause=by_root_cause,
         by_processor=by_processor,
         trend=trend,
-        recurrences=recurrences,
+        recurrences=repeats[:RECURRENCES_SHOWN],
+        recurrence_count=len(repeats),
         gaps=control_gaps_for_units(gap_units),
         overdue_actions=overdue_actions,
     )
     board.charts = {
-        "status": bar_chart("Open incidents by status", [Bar(r.label, r.count) for r in by_status]),
+        # half a column on a desktop: drawn at that width, so the text is not shrunk
+        "status": bar_chart("Open incidents by status", [Bar(r.label, r.count) for r in by_status], width=460),
         "severity": bar_chart(
             "Open incidents by severity",
             [
                 Bar(r.label, r.count, LEVEL_COLOURS.get(level, GREY))
                 for r, level in zip(by_severity, [*Level, None], strict=True)
             ],
+            width=460,
         ),
         "compliance": stacked_bars("Clocks in the period", clock_segments(board.compliance)),
         "trend": bar_chart(
@@ -297,3 +316,21 @@ def dashboard(user: User | AnonymousUser, filters: Filters, *, now: datetime | N
         else "",
     }
     return board
+
+
+def figures_key(user: User | AnonymousUser, filters: Filters, query: str) -> str:
+    """The cache key of one person's dashboard figures for these filters. It holds the head
+    of the audit chain: every change anywhere is an audit event, so any change makes a new
+    key and the figures are worked out again; with nothing recorded, every view after the
+    first is one cache read."""
+    head = AuditChainHead.objects.filter(id=1).values_list("seq", "hash").first() or (0, "")
+    parts = [
+        list(head),
+        user.pk,
+        filters.period.key,
+        filters.unit.code if filters.unit else "",
+        filters.category,
+        query,
+        timezone.localdate().isoformat(),  # "past due" and the trend's months move with the day
+    ]
+    return "dashboard:figures:" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()

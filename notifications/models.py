@@ -60,6 +60,9 @@ class Deadline(models.Model):
         ]
         indexes = [
             models.Index(fields=["state", "due_at"], name="deadline_state_due"),
+            # The dashboard's clocks: the few running or missed among hundreds of thousands.
+            models.Index(fields=["due_at"], condition=models.Q(state="pending"), name="deadline_pending_due"),
+            models.Index(fields=["due_at", "incident"], condition=models.Q(state="missed"), name="deadline_missed_due"),
         ]
 
     def __str__(self) -> str:

@@ -82,13 +82,17 @@ def ack_link(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 def my_tasks(request: HttpRequest) -> HttpResponse:
     watches_repeats = user_has_role(request.user, REPEAT_WATCHERS)
+    all_actions = request.GET.get("actions") == "all"
+    actions = open_actions_for_user(current_user(request))
+    my_actions = list(actions if all_actions else actions[: selectors.TASKS_SHOWN + 1])
     return render(
         request,
         "notifications/tasks.html",
         {
             "tasks": selectors.tasks_for_user(request.user),
-            "my_actions": list(open_actions_for_user(current_user(request))[:100]),
-            "repeats": list(recurring_for_user(request.user)[:50]) if watches_repeats else [],
+            "my_actions": my_actions if all_actions else my_actions[: selectors.TASKS_SHOWN],
+            "more_actions": not all_actions and len(my_actions) > selectors.TASKS_SHOWN,
+            "repeats": list(recurring_for_user(request.user)[: selectors.TASKS_SHOWN]) if watches_repeats else [],
             "recurrence_window_days": settings.RECURRENCE_WINDOW_DAYS,
             "today": timezone.localdate(),
             "decision_form": ApprovalDecisionForm(),

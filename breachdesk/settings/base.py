@@ -130,6 +130,9 @@ CONTROLLER_NAME = env.str("CONTROLLER_NAME", default="")
 CONTROLLER_ADDRESS = env.str("CONTROLLER_ADDRESS", default="")
 # Letters to the people affected: at most this many in one batch.
 LETTER_BATCH_MAX = env.int("LETTER_BATCH_MAX", default=100_000)
+# How long the SIRO dashboard's figures are kept in the cache at most; any recorded change
+# makes them be worked out again sooner (notifications/dashboard.py, figures_key).
+DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=600)
 # Recurrence (DOMAIN.md s.7): similar incidents within this many days of each other.
 RECURRENCE_WINDOW_DAYS = env.int("RECURRENCE_WINDOW_DAYS", default=90)
 

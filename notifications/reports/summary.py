@@ -4,6 +4,7 @@ actions. The charts are the ones the dashboard uses."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -102,31 +103,33 @@ def compliance_for(incidents: QuerySet[Incident]) -> list[Compliance]:
 
 def recurrences_among(incidents: list[Incident], window_days: int) -> list[tuple[Incident, Incident]]:
     """Incidents in the period that repeat an earlier one (same unit and kind of loss) within
-    the window: each with the earlier incident it repeats."""
+    the window: each with the latest earlier incident it repeats. One query for the
+    candidates, then a binary search per incident in its unit-and-kind's sorted list."""
     if not incidents:
         return []
-    earliest = min(i.discovered_at for i in incidents) - timedelta(days=window_days)
+    window = timedelta(days=window_days)
+    earliest = min(i.discovered_at for i in incidents) - window
+    latest = max(i.discovered_at for i in incidents)
     keys = {(i.org_unit_id, i.category) for i in incidents}
-    candidates = list(
+    by_key: dict[tuple[int, str], list[tuple[datetime, int, Incident]]] = {}
+    for c in (
         Incident.objects.filter(
             org_unit_id__in={k[0] for k in keys},
             category__in={k[1] for k in keys},
             discovered_at__gte=earliest,
-        ).order_by("discovered_at", "id")
-    )
+            discovered_at__lte=latest,
+        )
+        .only("id", "reference", "discovered_at", "org_unit_id", "category")
+        .order_by("discovered_at", "id")
+    ):
+        by_key.setdefault((c.org_unit_id, c.category), []).append((c.discovered_at, c.pk, c))
     out = []
     for incident in incidents:
-        window_start = incident.discovered_at - timedelta(days=window_days)
-        before = [
-            c
-            for c in candidates
-            if c.pk != incident.pk
-            and c.org_unit_id == incident.org_unit_id
-            and c.category == incident.category
-            and window_start <= c.discovered_at <= incident.discovered_at
-        ]
-        if before:
-            out.append((incident, before[-1]))
+        same = by_key.get((incident.org_unit_id, incident.category), [])
+        upto = bisect_right(same, incident.discovered_at, key=lambda row: row[0])  # found no later
+        before = [row for row in same[:upto] if row[1] != incident.pk]
+        if before and before[-1][0] >= incident.discovered_at - window:
+            out.append((incident, before[-1][2]))
     return out
 
 

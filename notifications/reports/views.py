@@ -10,12 +10,16 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from breachdesk.http import apply_errors, current_user
@@ -27,7 +31,7 @@ from incidents.services.plan import PLAN_ROLES
 from riskassess.models import RiskGroup
 
 from ..choices import INCIDENT_REPORT_KINDS, LetterBatchState, ReportKind
-from ..dashboard import Filters, clock_panel, dashboard
+from ..dashboard import Filters, clock_panel, dashboard, figures_key
 from ..models import IssuedReport, LetterBatch
 from ..services import letters as letter_services
 from ..services import reports as services
@@ -338,8 +342,29 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
     form, filters = _dashboard_filters(request)
     if filters is None:
         return render(request, "reports/dashboard.html", {"form": form}, status=400)
-    board = dashboard(request.user, filters)
-    return render(request, "reports/dashboard.html", {"form": form, "board": board, "query": request.GET.urlencode()})
+    query = request.GET.urlencode()
+    key = figures_key(request.user, filters, query)
+    cached = cache.get(key)
+    if cached is None:
+        # Worked out once per change: over 100,000 incidents this takes most of a second
+        # (docs/benchmarks.md), far too long to repeat on every view.
+        board = dashboard(request.user, filters)
+        html = render_to_string("reports/_dashboard_figures.html", {"board": board, "query": query})
+        cached = (html, timezone.now())
+        cache.set(key, cached, settings.DASHBOARD_CACHE_SECONDS)
+    figures, figures_at = cached
+    return render(
+        request,
+        "reports/dashboard.html",
+        {
+            "form": form,
+            "filters": filters,
+            "figures": mark_safe(figures),  # noqa: S308 - our own template's output
+            "figures_at": figures_at,
+            "panel": clock_panel(request.user, filters),
+            "query": query,
+        },
+    )
 
 
 @require_GET
@@ -348,7 +373,7 @@ def dashboard_clocks(request: HttpRequest) -> HttpResponse:
     _form, filters = _dashboard_filters(request)
     if filters is None:
         return HttpResponse(status=400)
-    return render(request, "reports/_dashboard_clocks.html", {"board": clock_panel(request.user, filters)})
+    return render(request, "reports/_dashboard_clocks.html", {"panel": clock_panel(request.user, filters)})
 
 
 CSV_TABLES = {

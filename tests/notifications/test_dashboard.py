@@ -18,6 +18,7 @@ from incidents.services import incident_transition
 from incidents.services.plan import root_cause_record
 from notifications.dashboard import Filters, clock_panel, dashboard, scoped
 from notifications.reports.summary import Period
+from notifications.services import timers_sweep
 from riskassess.services import risk_assessment_create
 from tests.conftest import DEMO_PASSWORD
 from tests.factories import IncidentFactory
@@ -122,16 +123,23 @@ def test_clocks_due_soon_and_missed(org, seeded):
     # the two open incidents' manager clocks run out within the hour
     due = {(d.incident.reference, d.code) for d in soon.due_soon}
     assert (seeded["fresh"].reference, "manager_informed") in due
+    assert soon.due_soon_total == len(soon.due_soon)
     assert not soon.missed
+    assert not soon.overdue
     with time_machine.travel(timezone.now() + timedelta(hours=2), tick=False):
         later = clock_panel(org["siro"], last_week())
-    assert (seeded["fresh"].reference, "manager_informed") in {(d.incident.reference, d.code) for d in later.missed}
+    # not yet swept: overdue now, not yet recorded as missed
+    assert (seeded["fresh"].reference, "manager_informed") in {(d.incident.reference, d.code) for d in later.overdue}
+    assert later.overdue_total == len(later.overdue) == 2
+    assert later.missed_total == 0
 
 
 def test_figures_are_scoped_to_the_viewer(org, seeded):
     chief = dashboard(org["chief"], last_week())  # the Chief Officer of the first area
     assert sum(counts(chief.by_category).values()) == 2
-    assert seeded["elsewhere"].reference not in {d.incident.reference for d in chief.due_soon}
+    chief_clocks = clock_panel(org["chief"], last_week())
+    assert seeded["elsewhere"].reference not in {d.incident.reference for d in chief_clocks.due_soon}
+    assert seeded["fresh"].reference in {d.incident.reference for d in chief_clocks.due_soon}
     filtered = dashboard(org["siro"], Filters(last_week().period, category="emailed_to_wrong_recipient"))
     assert filtered.open_total == 1
 
@@ -147,6 +155,43 @@ def test_query_count_does_not_grow_with_incidents(org, seeded):
     for _ in range(5):
         IncidentFactory(reporter=org["reporter2"], category="emailed_to_wrong_recipient")
     assert queries() == before
+
+
+def test_figures_come_from_the_cache_until_anything_is_recorded(org, seeded, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dash"}}
+    client = Client()
+    client.force_login(org["siro"])
+    with CaptureQueriesContext(connection) as first:
+        page = client.get("/dashboard/").content.decode()
+    assert 'href="/incidents/?open=true">2<span' in page
+    with CaptureQueriesContext(connection) as second:
+        page = client.get("/dashboard/").content.decode()
+    assert 'href="/incidents/?open=true">2<span' in page
+    # the figures' dozen-odd aggregate queries are not run again; the live clocks are
+    assert len(second.captured_queries) <= len(first.captured_queries) - 10
+    assert any("notifications_deadline" in q["sql"] for q in second.captured_queries)
+    # anything recorded (an audit event) makes the figures be worked out again
+    IncidentFactory(reporter=org["reporter"])
+    page = client.get("/dashboard/").content.decode()
+    assert 'href="/incidents/?open=true">3<span' in page
+    # another viewer never sees the first one's figures
+    chief = Client()
+    chief.force_login(org["chief"])
+    assert 'href="/incidents/?open=true">2<span' in chief.get("/dashboard/").content.decode()
+
+
+def test_missed_clocks_show_with_a_link_to_their_incidents(org, seeded):
+    with time_machine.travel(timezone.now() + timedelta(hours=2), tick=False):
+        timers_sweep()
+        panel = clock_panel(org["siro"], last_week())
+        # nobody confirmed any of the three line managers' emails, the closed one's included
+        assert panel.missed_total == 3, [(d.incident.reference, d.code) for d in panel.missed]
+        assert panel.overdue_total == 0
+        client = Client()
+        client.force_login(org["siro"])
+        listed = client.get(f"/incidents/{panel.missed_link}").content.decode()
+    assert "with a clock missed" in listed
+    assert set(LISTED.findall(listed)) == {i.reference for i in seeded.values()}
 
 
 def test_the_page_and_its_clock_panel(org, seeded):
