@@ -133,7 +133,8 @@ class Action(models.Model):
 
     class Meta:
         ordering = ["incident", "id"]
-        indexes = [models.Index(fields=["owner", "state"], name="action_owner_state")]
+        # An owner's open actions, soonest due first (My tasks).
+        indexes = [models.Index(fields=["owner", "state", "due_on", "id"], name="action_owner_state_due")]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(state=ActionState.NOT_DONE) | ~Q(explanation=""), name="action_not_done_explained"

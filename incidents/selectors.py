@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Lower, Trim
 from django.db.models.lookups import IsNull
@@ -50,8 +51,13 @@ def incidents_for_user(user: User | AnonymousUser) -> QuerySet[Incident]:
     # Whoever has been told about an incident may read it (PC02-8's national list included).
     # A subquery, not a literal id list: a manager's notification history grows without bound.
     told = Notification.objects.filter(recipient=user)
-    told_count = told.values("pk")[:TOLD_PROBE_THRESHOLD].count()
+    # Notifications are never deleted, so once someone has been told about thousands they
+    # always will have been: remember it rather than count again on every page. (The flag
+    # only chooses between two equivalent queries; a stale one could never widen access.)
+    many_key = f"incidents:told-many:{user.pk}"
+    told_count = TOLD_PROBE_THRESHOLD if cache.get(many_key) else told.values("pk")[:TOLD_PROBE_THRESHOLD].count()
     if told_count >= TOLD_PROBE_THRESHOLD:
+        cache.set(many_key, True, None)
         # Told about thousands (a line manager over years): hashing them all costs every
         # page 20-150 ms, so each candidate row is probed on the (recipient, incident)
         # index instead, and only when the cheaper conditions have not already matched. A
