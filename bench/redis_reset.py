@@ -1,5 +1,6 @@
-"""Empty the Redis database the benchmark uses as Celery broker (BENCH_REDIS_DB, default 14),
-refusing if it holds keys that do not look like Celery's: it may belong to someone else.
+"""Empty the Redis database the benchmark uses as Celery broker and Django cache
+(BENCH_REDIS_DB, default 14), refusing if it holds keys that look like neither: it may
+belong to someone else.
 
     .venv/bin/python bench/redis_reset.py
 """
@@ -13,7 +14,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import configure_env
 
-CELERY_PREFIXES = ("celery", "_kombu", "unacked", "_celery")
+# Celery's and kombu's keys, and Django's cache keys (":<version>:<key>").
+OWN_PREFIXES = ("celery", "_kombu", "unacked", "_celery", ":1:")
 
 
 def main() -> None:
@@ -24,7 +26,7 @@ def main() -> None:
     if not url:
         return
     client = redis.Redis.from_url(url)
-    foreign = [k for k in client.scan_iter(count=1000) if not k.decode(errors="replace").startswith(CELERY_PREFIXES)]
+    foreign = [k for k in client.scan_iter(count=1000) if not k.decode(errors="replace").startswith(OWN_PREFIXES)]
     if foreign:
         raise SystemExit(
             f"{url} holds keys that are not Celery's (e.g. {foreign[0]!r}); set BENCH_REDIS_DB to a free one"
