@@ -252,3 +252,38 @@ def test_period_boundaries_are_london_days_across_the_clock_change(org):
     assert set(in_period.values_list("reference", flat=True)) == {first, last}
     trend = counts(board.trend)
     assert trend["Oct 2026"] == 4  # all four in October, London time
+
+
+def test_no_incidents_gives_zeros_and_says_so(org):
+    board = dashboard(org["siro"], last_week())
+    assert board.open_total == 0
+    assert set(counts(board.by_status).values()) == {0}
+    assert set(counts(board.by_severity).values()) == {0}
+    assert board.by_category == board.by_unit == board.by_root_cause == board.by_processor == []
+    assert [c.rate for c in board.compliance] == ["n/a"] * len(board.compliance)
+    assert board.median_contain is None
+    assert board.median_close is None
+    assert len(board.trend) == 24
+    assert sum(r.count for r in board.trend) == 0
+    assert board.recurrence_count == 0
+    client = Client()
+    client.force_login(org["siro"])
+    page = client.get("/dashboard/").content.decode()
+    assert "No incident contained yet" in page
+    assert "No incident in the period repeats an earlier one." in page
+    assert "None in this period." in page
+
+
+def test_all_late_is_zero_per_cent_on_time(org):
+    """Three incidents nobody acted on: after 73 hours every manager and ICO clock is missed."""
+    for reporter in ("reporter", "reporter", "reporter2"):
+        IncidentFactory(reporter=org[reporter])
+    with time_machine.travel(timezone.now() + timedelta(hours=73), tick=False):
+        timers_sweep()
+        board = dashboard(org["siro"], last_week())
+    by_code = {c.code: c for c in board.compliance}
+    assert (by_code["manager_informed"].met, by_code["manager_informed"].missed) == (0, 3)
+    assert by_code["manager_informed"].rate == "0%"
+    assert (by_code["ico_notified"].met, by_code["ico_notified"].missed) == (0, 3)
+    assert by_code["ico_notified"].rate == "0%"
+    assert (by_code["investigation_started"].missed, by_code["investigation_started"].rate) == (3, "0%")
