@@ -139,5 +139,7 @@ def test_walk_an_incident_through_the_four_elements_to_closure(
     isr = Session(chromium, str(live_server), "isr")
     isr.goto("/tasks/")
     expect(isr.page.get_by_role("heading", name="Actions you own")).to_be_visible()
-    expect(isr.page.get_by_text("Disable autocomplete on the prison's mail system")).to_be_visible()
+    expect(
+        isr.page.get_by_role("cell", name=re.compile("^Disable autocomplete on the prison's mail system"))
+    ).to_be_visible()
     isr.close()
