@@ -27,7 +27,7 @@ def test_compose_parses_and_runs_the_procfile_commands():
 
 
 def run_production_check(**env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "PSEUDONYM_KEY", "DEBUG"}}
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "PSEUDONYM_KEY", "PSEUDONYM_KEYS", "DEBUG"}}
     clean.update(DJANGO_SETTINGS_MODULE="breachdesk.settings.production", **env)
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy"],
@@ -50,12 +50,19 @@ GOOD = {"SECRET_KEY": "k" * 10 + "Zq8rT2vL9pWx" * 4, "PSEUDONYM_KEY": "p" * 8 + 
         ({"SECRET_KEY": "dev-only-insecure-key-do-not-use-in-production-padding-padding"}, "SECRET_KEY must be set"),
         ({**GOOD, "DEBUG": "1"}, "DEBUG must be off"),
         ({"SECRET_KEY": GOOD["SECRET_KEY"]}, "PSEUDONYM_KEY must be set"),
+        ({"SECRET_KEY": GOOD["SECRET_KEY"], "PSEUDONYM_KEYS": "1:short"}, "PSEUDONYM_KEYS must be"),
     ],
 )
 def test_production_refuses_to_start_unsafely(env, message):
     result = run_production_check(**env)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_production_takes_rotated_keys_instead_of_one():
+    keys = "1:" + GOOD["PSEUDONYM_KEY"] + ",2:" + GOOD["PSEUDONYM_KEY"][::-1]
+    result = run_production_check(SECRET_KEY=GOOD["SECRET_KEY"], PSEUDONYM_KEYS=keys)
+    assert result.returncode == 0, result.stderr
 
 
 def test_production_deploy_check_is_clean():

@@ -207,7 +207,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Keyed hashing of identifiers of affected people; a development default only with DEBUG.
+# PSEUDONYM_KEYS ("1:<key>,2:<key>", oldest first) after a rotation; PSEUDONYM_KEY alone is
+# version 1 (riskassess/pseudonym.py).
 PSEUDONYM_KEY = env.str("PSEUDONYM_KEY", default="")
+PSEUDONYM_KEYS = env.str("PSEUDONYM_KEYS", default="")
 
 PROTECTIVE_MARKING = env.str("PROTECTIVE_MARKING", default="OFFICIAL-SENSITIVE")
 

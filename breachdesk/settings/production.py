@@ -3,13 +3,17 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DEBUG, PSEUDONYM_KEY, SECRET_KEY, env
+from .base import DEBUG, PSEUDONYM_KEY, PSEUDONYM_KEYS, SECRET_KEY, env
 
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production.")
 if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith(("django-insecure", "dev-only")):
     raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 50 characters in production.")
-if len(PSEUDONYM_KEY) < 32:
+if PSEUDONYM_KEYS:
+    _versions = [part.partition(":") for part in PSEUDONYM_KEYS.split(",") if part.strip()]
+    if not _versions or any(not v.strip().isdigit() or not sep or len(key) < 32 for v, sep, key in _versions):
+        raise ImproperlyConfigured("PSEUDONYM_KEYS must be <version>:<key> pairs, each key at least 32 characters.")
+elif len(PSEUDONYM_KEY) < 32:
     raise ImproperlyConfigured("PSEUDONYM_KEY must be set to a random value of at least 32 characters.")
 
 STORAGES = {
