@@ -103,6 +103,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "login"
+# Django's password check; the person is loaded with their profile and unit in one query.
+AUTHENTICATION_BACKENDS = ["breachdesk.backends.ProfileBackend"]
 LOGIN_REDIRECT_URL = "incidents:list"
 LOGOUT_REDIRECT_URL = "login"
 

@@ -6,6 +6,7 @@ from django.test import Client
 from notifications.models import Approval, Notification
 from notifications.services import approval_decide, notification_acknowledge, timers_sweep
 from riskassess.services import risk_assessment_create
+from tests.conftest import DEMO_PASSWORD
 from tests.factories import IncidentFactory
 from tests.riskassess.test_services import JTRACK
 
@@ -76,3 +77,18 @@ def test_risk_assessments_endpoint_queries_do_not_grow(org, api_client_for, djan
         risk_assessment_create(incident=incident, actor=org["isim"], data=dict(JTRACK))
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert len(client.get(url).json()) == 6
+
+
+def test_the_signed_in_persons_profile_and_unit_come_with_them(org):
+    """The header names the person's unit on every page: no query of its own for it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    assert client.login(username="reporter", password=DEMO_PASSWORD)
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get("/incidents/").content.decode()
+    assert "Newcastle Probation Office" in page
+    own_profile = [q["sql"] for q in ctx.captured_queries if 'FROM "breachdesk_profile" WHERE' in q["sql"]]
+    assert not [sql for sql in own_profile if '"breachdesk_profile"."user_id" =' in sql], own_profile
+    assert any('"breachdesk_profile"' in q["sql"] and '"auth_user"' in q["sql"] for q in ctx.captured_queries)
