@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -167,6 +167,7 @@ class Tasks:
     missed: list[Deadline]
     decisions: list[DecisionTask] = field(default_factory=list)
     decisions_more: bool = False  # more than TASKS_SHOWN wait
+    to_acknowledge_more: int = 0  # receipts waiting beyond the TASKS_SHOWN most urgent
 
     @property
     def count(self) -> int:
@@ -237,13 +238,11 @@ def tasks_for_user(user: User | AnonymousUser) -> Tasks:
     if not user.is_authenticated:
         return Tasks([], [], [], [], [], [])
     open_states = [NotificationState.SCHEDULED, NotificationState.SENT]
-    far = timezone.now() + timedelta(days=3650)
-    to_ack = sorted(
-        Notification.objects.filter(recipient=user, ack_required=True, state__in=open_states).select_related(
-            "incident__org_unit"
-        ),
-        key=lambda n: n.due_at or far,
+    waiting = Notification.objects.filter(recipient=user, ack_required=True, state__in=open_states)
+    to_ack = list(
+        waiting.select_related("incident__org_unit").order_by(F("due_at").asc(nulls_last=True), "id")[: TASKS_SHOWN + 1]
     )
+    to_ack_more = waiting.count() - TASKS_SHOWN if len(to_ack) > TASKS_SHOWN else 0
     approvals = list(
         Approval.objects.filter(approvers=user, state=ApprovalState.PENDING)
         .select_related("incident__org_unit")
@@ -272,7 +271,16 @@ def tasks_for_user(user: User | AnonymousUser) -> Tasks:
             .order_by("due_at")[:TASKS_SHOWN]
         )
     decisions = decisions_for_user(user)
-    return Tasks(to_ack, approvals, phone, escalated, missed, decisions[:TASKS_SHOWN], len(decisions) > TASKS_SHOWN)
+    return Tasks(
+        to_ack[:TASKS_SHOWN],
+        approvals,
+        phone,
+        escalated,
+        missed,
+        decisions[:TASKS_SHOWN],
+        len(decisions) > TASKS_SHOWN,
+        to_ack_more,
+    )
 
 
 def default_policy() -> EscalationPolicy | None:

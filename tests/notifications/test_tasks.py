@@ -160,3 +160,14 @@ def test_the_decisions_list_queries_do_not_grow(org, django_assert_max_num_queri
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = client.get("/tasks/").content.decode()
     assert page.count('id="task-decision-') == 6
+
+
+def test_a_long_queue_of_receipts_shows_the_most_urgent_and_how_many_more(org):
+    from notifications.services import timers_sweep
+
+    for _ in range(23):
+        IncidentFactory(reporter=org["reporter"])
+    timers_sweep()
+    page = _client(org["manager"]).get("/tasks/").content.decode()
+    assert page.count("I have received this<span") == 20
+    assert "3 more waiting. These are the 20 due soonest" in page
