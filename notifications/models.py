@@ -192,6 +192,16 @@ class Notification(models.Model):
             # The "told about it" rule of incidents_for_user reads incident ids by recipient.
             models.Index(fields=["recipient", "incident"], name="notif_recipient_incident"),
             models.Index(fields=["incident", "id"], name="notification_incident"),
+            # My tasks: a person's receipts still to confirm, due soonest first, and the
+            # unconfirmed ones someone must phone about: a few among hundreds of thousands.
+            models.Index(
+                fields=["recipient", "due_at", "id"],
+                condition=Q(ack_required=True, state__in=["scheduled", "sent"]),
+                name="notification_waiting",
+            ),
+            models.Index(
+                fields=["due_at"], condition=Q(phone_prompted=True, state="sent"), name="notification_phone_prompt"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
