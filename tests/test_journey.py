@@ -251,5 +251,7 @@ def test_the_whole_journey(chromium: Browser, live_server: object, org: dict[str
     # the met figure drills down to this incident
     compliance.get_by_role("row", name=re.compile("^ICO notified")).get_by_role("link").first.click()
     expect(page.get_by_role("link", name=reference)).to_be_visible()
+    expect(page.locator("#narrowed")).to_contain_text("clock: ICO met")
+    _wide_and_narrow(page, "08-drill-down")
     siro.assert_page_healthy()
     siro.close()

@@ -9,7 +9,7 @@ import re
 
 import pytest
 from django.contrib.auth.models import User
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from incidents.models import Incident
 from notifications.models import Notification
@@ -39,16 +39,21 @@ def tab_to(page: Page, selector: str, *, limit: int = 80) -> None:
     assert visible, f"no visible focus on {selector}: {style}"
 
 
-def test_report_and_confirm_by_keyboard_alone(chromium: Browser, live_server: object, org: dict[str, User]) -> None:  # noqa: F811
-    context = chromium.new_context(base_url=str(live_server))
+def sign_in_by_keyboard(browser: Browser, base_url: str, username: str) -> tuple[BrowserContext, Page]:
+    context = browser.new_context(base_url=base_url)
     page = context.new_page()
     page.goto("/accounts/login/")
     tab_to(page, "#id_username")
-    page.keyboard.type("reporter")
+    page.keyboard.type(username)
     tab_to(page, "#id_password")
     page.keyboard.type(DEMO_PASSWORD)
     page.keyboard.press("Enter")
     expect(page.locator("#signed-in-as")).to_be_visible()
+    return context, page
+
+
+def test_report_and_confirm_by_keyboard_alone(chromium: Browser, live_server: object, org: dict[str, User]) -> None:  # noqa: F811
+    context, page = sign_in_by_keyboard(chromium, str(live_server), "reporter")
 
     # The service navigation reaches the report form.
     tab_to(page, "a[href='/incidents/new/']")
@@ -75,15 +80,7 @@ def test_report_and_confirm_by_keyboard_alone(chromium: Browser, live_server: ob
 
     # The line manager confirms receipt on My tasks, by keyboard.
     timers_sweep()
-    context = chromium.new_context(base_url=str(live_server))
-    page = context.new_page()
-    page.goto("/accounts/login/")
-    tab_to(page, "#id_username")
-    page.keyboard.type("manager")
-    tab_to(page, "#id_password")
-    page.keyboard.type(DEMO_PASSWORD)
-    page.keyboard.press("Enter")
-    expect(page.locator("#signed-in-as")).to_be_visible()
+    context, page = sign_in_by_keyboard(chromium, str(live_server), "manager")
     tab_to(page, "a[href='/tasks/']")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("My tasks")

@@ -171,3 +171,25 @@ def test_a_long_queue_of_receipts_shows_the_most_urgent_and_how_many_more(org):
     page = _client(org["manager"]).get("/tasks/").content.decode()
     assert page.count("I have received this<span") == 20
     assert "3 more waiting. These are the 20 due soonest" in page
+
+
+def test_a_decision_without_yes_or_no_or_of_an_unknown_kind_changes_nothing(org, assessed):
+    incident, _ = assessed
+    client = _client(org["dpo"])
+    url = f"/incidents/{incident.reference}/risk/decisions/"
+    page = client.post(url, {"from": "tasks", "kind": "notify_regulator", "reason": ""}, follow=True)
+    assert "Select yes or no" in page.content.decode()
+    page = client.post(url, {"from": "tasks", "kind": "tell_the_press", "decision": "true"}, follow=True)
+    assert page.redirect_chain[-1][0] == "/tasks/#decisions"
+    assert "Select a valid choice" in page.content.decode()
+    assert not Decision.objects.filter(incident=incident).exists()
+
+
+def test_the_decision_card_says_the_assessments_finding_in_plain_words(org, assessed):
+    _, assessment = assessed
+    page = _client(org["dpo"]).get("/tasks/").content.decode()
+    finding = (
+        f"{assessment.get_level_display().lower()} severity; {assessment.get_risk_to_individuals_display().lower()}."
+    )
+    assert finding in page
+    assert "risk to people risk" not in page
