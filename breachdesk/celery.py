@@ -40,4 +40,10 @@ app.conf.beat_schedule = {
         "schedule": 30.0,
         "options": {"expires": 60},
     },
+    # Lost data sets whose job was lost or cut off, and uploads never mapped.
+    "datasets-sweep": {
+        "task": "riskassess.tasks.datasets_sweep_task",
+        "schedule": 60.0,
+        "options": {"expires": 120},
+    },
 }

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from breachdesk.http import current_user
+from breachdesk.selectors import user_has_role
 from incidents.choices import DataCategory, SubjectCategory
+from incidents.models import Enquiry
 from incidents.selectors import incident_get_for_user
+from incidents.services.plan import PLAN_ROLES
 
-from . import selectors, services
+from . import datasets, population, selectors, services
 from .choices import (
     AssessmentEncryption,
     Availability,
@@ -24,7 +32,7 @@ from .choices import (
     Integrity,
     Likelihood,
 )
-from .models import AssessedDataSet, Decision, RiskAssessment, RiskGroup
+from .models import AssessedDataSet, Decision, LostDataSet, RiskAssessment, RiskGroup
 
 
 class DataSetSerializer(serializers.ModelSerializer):
@@ -231,6 +239,196 @@ class DecisionsView(GenericAPIView):
         return Response(DecisionSerializer(row).data, status=status.HTTP_201_CREATED)
 
 
+class LostDataSetSerializer(serializers.ModelSerializer):
+    uploaded_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = LostDataSet
+        fields = [
+            "id",
+            "name",
+            "file_name",
+            "file_sha256",
+            "status",
+            "rows",
+            "progress",
+            "error",
+            "columns",
+            "uploaded_by",
+            "uploaded_at",
+            "started_at",
+            "finished_at",
+            "cancel_requested_at",
+        ]
+        read_only_fields = fields
+
+
+class DataSetUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    name = serializers.CharField(max_length=200)
+    mapping = serializers.JSONField(
+        help_text='Column name -> "full_name", "date_of_birth", "postcode", "address", "pnc_id", '
+        '"prison_number", "ni_number", "email", "phone" or "field". Columns left out are exposed fields.'
+    )
+
+
+class DataSetQueuedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class DataSetsView(GenericAPIView):
+    serializer_class = LostDataSetSerializer
+    pagination_class = None
+    queryset = LostDataSet.objects.none()  # for the schema; reads go through incident_get_for_user
+
+    def get_parsers(self) -> list[Any]:
+        if getattr(self, "request", None) is not None and self.request.method == "POST":
+            return [MultiPartParser(), FormParser()]
+        return super().get_parsers()
+
+    @extend_schema(responses=LostDataSetSerializer(many=True), operation_id="incidents_datasets_list")
+    def get(self, request: Request, reference: str) -> Response:
+        incident = incident_get_for_user(user=request.user, reference=reference)
+        rows = LostDataSet.objects.filter(incident=incident).select_related("uploaded_by").order_by("uploaded_at")
+        return Response(LostDataSetSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": DataSetUploadSerializer},
+        responses={202: DataSetQueuedSerializer},
+        summary="Upload an extract of a lost data set; it is processed in the background",
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        incident = incident_get_for_user(user=request.user, reference=reference)
+        if not user_has_role(request.user, datasets._uploaders()):
+            raise PermissionDenied(
+                "Only managers, the ISR, ISIM, Chief Officer, SCS, DPO or SIRO can upload data sets."
+            )
+        data = DataSetUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        mapping = data.validated_data["mapping"]
+        if isinstance(mapping, str):  # a form field holding JSON text
+            try:
+                mapping = json.loads(mapping)
+            except ValueError:
+                raise ValidationError({"mapping": ["The mapping is not valid JSON."]}) from None
+        upload = data.validated_data["file"]
+        received = datasets.receive_upload(upload, upload.name)
+        dataset = datasets.dataset_create(
+            incident=incident,
+            actor=current_user(request),
+            name=data.validated_data["name"],
+            received=received,
+            mapping=mapping,
+        )
+        return Response({"id": dataset.pk, "status": dataset.status}, status=status.HTTP_202_ACCEPTED)
+
+
+class DataSetCancelView(GenericAPIView):
+    serializer_class = LostDataSetSerializer
+    queryset = LostDataSet.objects.none()
+
+    @extend_schema(request=None, responses=LostDataSetSerializer, summary="Cancel a data set still being processed")
+    def post(self, request: Request, reference: str, pk: int) -> Response:
+        incident = incident_get_for_user(user=request.user, reference=reference)
+        dataset = get_object_or_404(LostDataSet, pk=pk, incident=incident)
+        row = datasets.dataset_cancel(dataset=dataset, actor=current_user(request))
+        return Response(LostDataSetSerializer(row).data)
+
+
+class PopulationDataSetSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    rows = serializers.IntegerField()
+    people = serializers.IntegerField()
+
+
+class OverlapSerializer(serializers.Serializer):
+    datasets = serializers.ListField(child=serializers.IntegerField())
+    people = serializers.IntegerField()
+
+
+class CombinationSerializer(serializers.Serializer):
+    fields = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
+    people = serializers.IntegerField()
+
+
+class PopulationSerializer(serializers.Serializer):
+    unique_people = serializers.IntegerField()
+    rows = serializers.IntegerField()
+    unlinkable_rows = serializers.IntegerField()
+    range_without_linking = serializers.ListField(child=serializers.IntegerField())
+    datasets = PopulationDataSetSerializer(many=True)
+    overlaps = OverlapSerializer(many=True, help_text="People in all of these data sets (and maybe others).")
+    regions = OverlapSerializer(many=True, help_text="People in exactly these data sets: the overlap diagram.")
+    combinations = CombinationSerializer(many=True)
+    computed_at = serializers.DateTimeField(allow_null=True)
+
+
+class PopulationView(GenericAPIView):
+    serializer_class = PopulationSerializer
+    queryset = LostDataSet.objects.none()
+
+    @extend_schema(responses=PopulationSerializer, summary="The exact population of the processed data sets")
+    def get(self, request: Request, reference: str) -> Response:
+        incident = incident_get_for_user(user=request.user, reference=reference)
+        snapshot = population.population_get(incident)
+        if snapshot is None:
+            empty = {"unique_people": 0, "rows": 0, "unlinkable_rows": 0, "range_without_linking": [0, 0]}
+            return Response(
+                {**empty, "datasets": [], "overlaps": [], "regions": [], "combinations": [], "computed_at": None}
+            )
+        return Response(PopulationSerializer({**snapshot.result, "computed_at": snapshot.computed_at}).data)
+
+
+class LookupInputSerializer(serializers.Serializer):
+    enquiry = serializers.IntegerField(
+        help_text="The enquiry being answered; its identity must be recorded as verified."
+    )
+    full_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    date_of_birth = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    pnc_id = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    prison_number = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    ni_number = serializers.CharField(required=False, allow_blank=True, max_length=20)
+
+
+class FoundSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="dataset_id")
+    name = serializers.CharField()
+    fields = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
+
+
+class LookupSerializer(serializers.Serializer):
+    found = serializers.BooleanField()
+    datasets = FoundSerializer(many=True)
+    fields = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
+
+
+class LookupView(GenericAPIView):
+    serializer_class = LookupSerializer
+    queryset = LostDataSet.objects.none()
+
+    @extend_schema(
+        request=LookupInputSerializer,
+        responses=LookupSerializer,
+        summary="Which data sets and fields held a verified enquirer (the identifiers are not kept)",
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        incident = incident_get_for_user(user=request.user, reference=reference)
+        if not user_has_role(request.user, PLAN_ROLES):
+            raise Http404
+        data = LookupInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        enquiry = Enquiry.objects.filter(pk=values.pop("enquiry"), incident=incident).first()
+        if enquiry is None:
+            raise ValidationError({"enquiry": ["No such enquiry on this incident."]})
+        result = population.enquiry_lookup(
+            enquiry=enquiry, actor=current_user(request), identifiers={k: v for k, v in values.items() if v}
+        )
+        return Response(LookupSerializer(result).data)
+
+
 def api_urls() -> list[Any]:
     from django.urls import path
 
@@ -242,4 +440,8 @@ def api_urls() -> list[Any]:
             name="risk-assessment",
         ),
         path("incidents/<str:reference>/decisions/", DecisionsView.as_view(), name="risk-decisions"),
+        path("incidents/<str:reference>/datasets/", DataSetsView.as_view(), name="datasets"),
+        path("incidents/<str:reference>/datasets/<int:pk>/cancel/", DataSetCancelView.as_view(), name="dataset-cancel"),
+        path("incidents/<str:reference>/population/", PopulationView.as_view(), name="population"),
+        path("incidents/<str:reference>/population/lookup/", LookupView.as_view(), name="population-lookup"),
     ]

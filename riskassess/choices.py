@@ -63,3 +63,12 @@ class DecisionKind(models.TextChoices):
 
 # Who decides on the recommendations (DOMAIN.md s.5): the DPO, the SIRO, a Chief Officer.
 DECIDERS = frozenset({Role.DPO, Role.SIRO, Role.CHIEF_OFFICER, Role.DEPUTY_CHIEF_OFFICER})
+
+
+class DataSetStatus(models.TextChoices):
+    """Where an uploaded extract of a lost data set is (API.md "Affected individuals")."""
+
+    QUEUED = "queued", "Waiting to be processed"
+    PROCESSING = "processing", "Being processed"
+    DONE = "done", "Processed"
+    FAILED = "failed", "Not processed"

@@ -217,3 +217,54 @@ class DecisionForm(forms.Form):
         label="Reason",
         help_text="Required if you go against the recommendation.",
     )
+
+
+class DataSetUploadForm(forms.Form):
+    """Step 1 of adding a lost data set: its name and the file."""
+
+    name = forms.CharField(
+        max_length=200,
+        label="Name of the data set",
+        help_text='As people will recognise it, e.g. "Prisoner releases 2025".',
+        error_messages={"required": 'Give the data set a name, e.g. "Prisoner releases 2025".'},
+    )
+    file = forms.FileField(
+        label="The extract of the data set",
+        help_text="A CSV file (saved as CSV UTF-8) or an Excel workbook (.xlsx, first sheet), with the column "
+        "names in the first row. It is read once and not kept: only keyed hashes of the identifiers are.",
+        error_messages={"required": "Choose the file to upload.", "empty": "The file is empty."},
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
+    )
+
+
+class MappingForm(forms.Form):
+    """Step 2: what each column holds."""
+
+    def __init__(self, *args: Any, header: list[str], **kwargs: Any) -> None:
+        from .datasets import guess_kind
+        from .identifiers import IdentifierType
+
+        super().__init__(*args, **kwargs)
+        self.header = header
+        for i, column in enumerate(header):
+            self.fields[f"column_{i}"] = forms.ChoiceField(
+                label=column,
+                choices=IdentifierType.choices,
+                initial=guess_kind(column),
+                error_messages={"invalid_choice": "Choose what this column holds from the list."},
+            )
+
+    def mapping(self) -> dict[str, str]:
+        return {column: self.cleaned_data[f"column_{i}"] for i, column in enumerate(self.header)}
+
+
+class LookupForm(forms.Form):
+    """An enquirer's identifiers, used once for the lookup and not kept."""
+
+    full_name = forms.CharField(required=False, max_length=200, label="Full name")
+    date_of_birth = forms.CharField(
+        required=False, max_length=40, label="Date of birth", help_text="For example, 27/03/1985."
+    )
+    pnc_id = forms.CharField(required=False, max_length=40, label="PNC ID", help_text="For example, 2001/0012345A.")
+    prison_number = forms.CharField(required=False, max_length=20, label="Prison number")
+    ni_number = forms.CharField(required=False, max_length=20, label="National Insurance number")

@@ -15,6 +15,10 @@ from itertools import combinations
 
 from .identifiers import STRONG, IdentifierType
 
+# The token stored for a record's name and date of birth together: the pair is what links,
+# and neither alone is kept.
+NAME_DOB = "name_dob"
+
 
 @dataclass(frozen=True)
 class Record:
@@ -31,6 +35,9 @@ def link_keys(record: Record) -> list[tuple[str, bytes] | tuple[str, bytes, byte
     keys: list[tuple[str, bytes] | tuple[str, bytes, bytes]] = [
         (kind, record.tokens[kind]) for kind in STRONG if kind in record.tokens
     ]
+    if NAME_DOB in record.tokens:
+        keys.append((NAME_DOB, record.tokens[NAME_DOB]))
+        return keys
     name = record.tokens.get(IdentifierType.FULL_NAME)
     born = record.tokens.get(IdentifierType.DATE_OF_BIRTH)
     if name is not None and born is not None:

@@ -11,6 +11,7 @@ from .choices import (
     AssessmentEncryption,
     Availability,
     Confidentiality,
+    DataSetStatus,
     DecisionKind,
     EaseOfIdentification,
     Integrity,
@@ -145,3 +146,92 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident_id} {self.kind}={self.decision}"
+
+
+class LostDataSet(models.Model):
+    """An extract of a data set that was lost, uploaded so that the people in it can be
+    counted and answered exactly. The extract itself is never kept: its rows become
+    ``PersonRecord`` tokens and the file is removed (``riskassess/datasets.py``)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="lost_datasets")
+    name = models.CharField(max_length=200)
+    file_name = models.CharField(max_length=255)
+    file_sha256 = models.CharField(max_length=64, help_text="Of the uploaded file: the same file twice is seen.")
+    file_bytes = models.PositiveBigIntegerField()
+    # [{"column": header, "kind": identifier type or "field"}], in the file's order.
+    columns = models.JSONField()
+    # What each bit of PersonRecord.fields means: the exposed fields, by label.
+    labels = models.JSONField()
+    status = models.CharField(max_length=16, choices=DataSetStatus.choices, default=DataSetStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    rows = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    key_version = models.PositiveSmallIntegerField()
+    upload_name = models.CharField(max_length=100, blank=True, help_text="The temporary file, until removed.")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["incident", "uploaded_at", "id"]
+        constraints = [models.CheckConstraint(condition=Q(progress__lte=100), name="dataset_progress_percent")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# The tokens a record may hold, in the order the code passes them about.
+TOKEN_COLUMNS = ("pnc_id", "prison_number", "ni_number", "name_dob")
+
+
+class PersonRecord(models.Model):
+    """One row of a lost data set, as kept: its data set, the keyed hashes of the
+    identifiers that link people (``riskassess/pseudonym.py``), and which fields it exposed
+    (bit i = ``dataset.labels[i]``). Never a raw value.
+
+    On PostgreSQL the table is partitioned by data set (migration 0002): a data set's rows
+    are written into a table of their own, indexed once they are all in, and attached in
+    the same transaction that marks the data set done, so they appear all at once or never.
+    """
+
+    pk = models.CompositePrimaryKey("dataset_id", "row")
+    dataset = models.ForeignKey(LostDataSet, on_delete=models.CASCADE, related_name="records", db_index=False)
+    row = models.PositiveIntegerField()
+    pnc_id = models.UUIDField(null=True)
+    prison_number = models.UUIDField(null=True)
+    ni_number = models.UUIDField(null=True)
+    name_dob = models.UUIDField(null=True)
+    fields = models.BigIntegerField()
+
+    class Meta:
+        # Enquiries look a person up by each token; partial, as most rows lack most of them.
+        indexes = [
+            models.Index(fields=["pnc_id"], condition=Q(pnc_id__isnull=False), name="record_pnc_id"),
+            models.Index(
+                fields=["prison_number"], condition=Q(prison_number__isnull=False), name="record_prison_number"
+            ),
+            models.Index(fields=["ni_number"], condition=Q(ni_number__isnull=False), name="record_ni_number"),
+            models.Index(fields=["name_dob"], condition=Q(name_dob__isnull=False), name="record_name_dob"),
+        ]
+
+    def __str__(self) -> str:
+        return f"row {self.row} of data set {self.dataset_id}"
+
+
+class PopulationSnapshot(models.Model):
+    """The exact population of an incident's processed data sets, worked out once after each
+    change (``riskassess.population``) so that pages, the API and reports read it at once."""
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="population")
+    datasets = models.JSONField(help_text="The ids of the data sets it covers, sorted.")
+    result = models.JSONField()
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"population of {self.incident_id}"

@@ -45,6 +45,11 @@ def risk_assessment_create(*, incident: Incident, actor: User, data: dict[str, A
     errors = assessment_errors(data)
     if errors:
         raise ValidationError(errors)
+    from .population import exact_people
+
+    exact = exact_people(incident)  # from the linked data sets, where they have been uploaded
+    if exact is not None and data.get("subjects_count") is None:
+        data = {**data, "subjects_count": exact}
     values: dict[str, Any] = {
         k: (tuple(data[k]) if k in ("data_categories", "subject_categories") else data[k])
         for k in FACTOR_FIELDS
@@ -55,6 +60,8 @@ def risk_assessment_create(*, incident: Incident, actor: User, data: dict[str, A
     datasets = data.get("datasets") or []
     sizes = [row.get("people") or row.get("records") or 0 for row in datasets]
     pop_min, pop_max = population_range(sizes) if any(sizes) else (None, None)
+    if exact is not None:
+        pop_min = pop_max = exact  # an exact figure replaces the range
     now = timezone.now()
     with transaction.atomic():
         Incident.objects.select_for_update().filter(pk=incident.pk).first()  # one version number at a time

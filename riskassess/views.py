@@ -89,8 +89,9 @@ def assessment_new(request: HttpRequest, reference: str) -> HttpResponse:
         if isinstance(initial[key], bool):
             initial[key] = "true" if initial[key] else "false"
     form = AssessmentForm(request.POST or None, initial=initial)
-    datasets = DataSetFormSet(request.POST or None, prefix="ds")
-    groups = GroupFormSet(request.POST or None, prefix="grp")
+    lost, groups_initial = _from_population(incident)
+    datasets = DataSetFormSet(request.POST or None, prefix="ds", initial=lost or None)
+    groups = GroupFormSet(request.POST or None, prefix="grp", initial=groups_initial or None)
     if request.method == "POST" and form.is_valid() and datasets.is_valid() and groups.is_valid():
         data = {**form.cleaned_data, "datasets": _rows(datasets, "name"), "groups": _rows(groups, "name")}
         try:
@@ -109,6 +110,27 @@ def assessment_new(request: HttpRequest, reference: str) -> HttpResponse:
         {"incident": incident, "form": form, "datasets": datasets, "groups": groups},
         status=status,
     )
+
+
+def _from_population(incident: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The uploaded data sets and the largest groups by what was exposed, to start the
+    assessment's data sets and group register from exact figures (riskassess/population.py)."""
+    from .population import population_get
+
+    snapshot = population_get(incident)
+    if snapshot is None:
+        return [], []
+    labels = {d.pk: ", ".join(d.labels) for d in incident.lost_datasets.all()}
+    result = snapshot.result
+    lost = [
+        {"name": d["name"], "records": d["rows"], "people": d["people"], "fields_held": labels.get(d["id"], "")}
+        for d in result["datasets"]
+    ]
+    groups = [
+        {"name": f"People whose {', '.join(c['fields']).lower()} were exposed"[:200], "size": c["people"]}
+        for c in result["combinations"][:3]
+    ]
+    return lost, groups
 
 
 @require_GET

@@ -24,6 +24,10 @@ def test_compose_parses_and_runs_the_procfile_commands():
         assert services[name]["command"] == command, name
     assert services["web"]["environment"]["DJANGO_SETTINGS_MODULE"] == "breachdesk.settings.production"
     assert "gunicorn" in services["web"]["command"]
+    # web takes uploads and evidence that the worker processes: they share var/
+    for name in ("web", "worker", "beat"):
+        assert "appdata:/app/var" in services[name]["volumes"], name
+    assert "appdata" in compose["volumes"]
 
 
 def run_production_check(**env: str) -> subprocess.CompletedProcess[str]:

@@ -125,6 +125,12 @@ MEDIA_ROOT = VAR_DIR / "media"
 # Evidence attached to incidents: outside the web root, served only through access checks.
 EVIDENCE_ROOT = Path(env.str("EVIDENCE_ROOT", default=str(VAR_DIR / "evidence")))
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
+# Extracts of lost data sets wait here, as temporary files, only until they are processed;
+# web and worker must share it. Django's own temporary upload files go here too.
+DATASET_UPLOAD_DIR = Path(env.str("DATASET_UPLOAD_DIR", default=str(VAR_DIR / "uploads")))
+DATASET_MAX_BYTES = env.int("DATASET_MAX_BYTES", default=512 * 1024 * 1024)
+DATASET_UPLOAD_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+FILE_UPLOAD_TEMP_DIR = str(DATASET_UPLOAD_DIR)
 # Formal reports (WeasyPrint): issued versions are frozen here, outside the web root.
 REPORTS_ROOT = Path(env.str("REPORTS_ROOT", default=str(VAR_DIR / "reports")))
 # The data controller named in reports and letters; blank means the national unit's name.

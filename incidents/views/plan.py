@@ -305,10 +305,7 @@ def enquiry_add(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def enquiry_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
-    incident = selectors.incident_get_for_user(user=request.user, reference=reference)
-    if not user_has_role(request.user, PLAN_ROLES):
-        raise Http404  # enquirers' names are for those who run the plan
-    enquiry = get_object_or_404(Enquiry, pk=pk, incident=incident)
+    incident, enquiry = enquiry_for_request(request, reference, pk)
     initial = {f: getattr(enquiry, f) for f in ENQUIRY_UPDATABLE}
     initial["data_held"] = "" if enquiry.data_held is None else ("true" if enquiry.data_held else "false")
     form = EnquiryUpdateForm(request.POST or None, initial=initial)
@@ -320,9 +317,43 @@ def enquiry_detail(request: HttpRequest, reference: str, pk: int) -> HttpRespons
         else:
             messages.success(request, "Saved.")
             return redirect("incidents:enquiry", reference=reference, pk=enquiry.pk)
+    return enquiry_page(request, incident, enquiry, form=form)
+
+
+def enquiry_for_request(request: HttpRequest, reference: str, pk: int) -> tuple[Incident, Enquiry]:
+    incident = selectors.incident_get_for_user(user=request.user, reference=reference)
+    if not user_has_role(request.user, PLAN_ROLES):
+        raise Http404  # enquirers' names are for those who run the plan
+    return incident, get_object_or_404(Enquiry, pk=pk, incident=incident)
+
+
+def enquiry_page(
+    request: HttpRequest,
+    incident: Incident,
+    enquiry: Enquiry,
+    *,
+    form: forms.Form | None = None,
+    lookup_form: forms.Form | None = None,
+) -> HttpResponse:
+    """The enquiry, the form to update it and, once the incident has processed data sets,
+    the lookup that answers it from them (riskassess/people_views.py)."""
+    from riskassess.forms import LookupForm
+    from riskassess.population import done_datasets
+
+    if form is None:
+        initial = {f: getattr(enquiry, f) for f in ENQUIRY_UPDATABLE}
+        initial["data_held"] = "" if enquiry.data_held is None else ("true" if enquiry.data_held else "false")
+        form = EnquiryUpdateForm(initial=initial)
+    lookup_form = lookup_form or LookupForm(initial={"full_name": enquiry.person_name})
     return render(
         request,
         "incidents/enquiry.html",
-        {"incident": incident, "enquiry": enquiry, "form": form},
-        status=400 if form.errors else 200,
+        {
+            "incident": incident,
+            "enquiry": enquiry,
+            "form": form,
+            "lookup_form": lookup_form,
+            "datasets": done_datasets(incident),
+        },
+        status=400 if form.errors or lookup_form.errors else 200,
     )

@@ -74,6 +74,12 @@ class Numbers:
 
 
 def _numbers(incident: Incident, assessment: RiskAssessment | None) -> Numbers:
+    from riskassess.population import population_get
+
+    snapshot = population_get(incident)
+    if snapshot is not None:  # exact, from the linked data sets: no range to give
+        datasets = list(assessment.datasets.all()) if assessment is not None else []
+        return Numbers(snapshot.result["unique_people"], snapshot.result["rows"], None, None, datasets)
     if assessment is None:
         return Numbers(incident.approx_subjects, incident.approx_records, None, None, [])
     datasets = list(assessment.datasets.all())

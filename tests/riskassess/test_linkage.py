@@ -3,6 +3,7 @@ crafted records for the rules, and a generated population whose true overlap is 
 
 from __future__ import annotations
 
+import hmac
 import random
 from collections import Counter
 from datetime import date
@@ -13,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from riskassess.identifiers import IdentifierType, normalise
 from riskassess.linkage import Record, people_of, population
-from riskassess.pseudonym import parse_keys, rekey, token
+from riskassess.pseudonym import Hasher, parse_keys, rekey, token
 
 RING = parse_keys("1:first-key-0123456789abcdef")
 
@@ -68,11 +69,17 @@ def test_what_is_not_an_identifier_is_none(kind, raw):
 
 def test_tokens_depend_on_type_value_and_key():
     a = token("pnc_id", "01/12345A", ring=RING)
-    assert len(a) == 32
+    assert len(a) == 16
     assert a == token("pnc_id", "01/12345A", ring=RING)
     assert a != token("prison_number", "01/12345A", ring=RING)
     assert a != token("pnc_id", "01/12345B", ring=RING)
     assert a != token("pnc_id", "01/12345A", ring=parse_keys("1:another-key-0123456789abcdef"))
+
+
+@pytest.mark.parametrize("key", [b"k" * 16, b"k" * 64, b"a much longer key than one block of SHA-256 holds " * 3])
+def test_the_precomputed_hasher_is_hmac_sha256_truncated(key):
+    message = b"name_dob" + b"\x1f" + b"rita porter\x1f1980-04-03"
+    assert Hasher(key)(message) == hmac.digest(key, message, "sha256")[:16]
 
 
 def test_rotation_rekeys_stored_tokens_without_the_raw_values():
