@@ -45,14 +45,21 @@ def _plain(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-_NOT_LETTERS = re.compile(r"[^a-z]+")
+# For ASCII names in one pass: upper case to lower, apostrophes and hyphens dropped, every
+# other character that is not a letter to a space.
+_ASCII_NAME = bytes(c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 else 32 for c in range(256))
 
 
 def full_name(raw: str) -> str | None:
     """ "  O'Brien-Smith,  JOSÉ " and "obriensmith jose" are the same name; word order is
     kept (a reversed name is a different record unless a strong identifier links it)."""
     if raw.isascii():  # the common case, a million times a data set: same result, faster
-        return _NOT_LETTERS.sub(" ", raw.lower().translate(_APOSTROPHES)).strip() or None
+        return " ".join(raw.encode().translate(_ASCII_NAME, b"'`-").decode().split()) or None
+    return full_name_unicode(raw)
+
+
+def full_name_unicode(raw: str) -> str | None:
+    """``full_name`` for any text (the tests hold the ASCII path to this)."""
     text = _plain(raw).translate(_APOSTROPHES)
     text = "".join(c if c.isalpha() else " " for c in text)
     text = _SPACES.sub(" ", text).strip()

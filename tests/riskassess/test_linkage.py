@@ -11,8 +11,10 @@ from itertools import combinations
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from hypothesis import given
+from hypothesis import strategies as st
 
-from riskassess.identifiers import IdentifierType, normalise
+from riskassess.identifiers import IdentifierType, full_name, full_name_unicode, normalise
 from riskassess.linkage import Record, people_of, population
 from riskassess.pseudonym import Hasher, parse_keys, rekey, token
 
@@ -65,6 +67,11 @@ def test_the_same_identifier_written_two_ways_normalises_the_same(kind, a, b):
 )
 def test_what_is_not_an_identifier_is_none(kind, raw):
     assert normalise(kind, raw) is None
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+def test_the_fast_path_for_ascii_names_gives_what_the_general_one_does(text):
+    assert full_name(text) == full_name_unicode(text)
 
 
 def test_tokens_depend_on_type_value_and_key():
