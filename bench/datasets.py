@@ -137,8 +137,8 @@ def main() -> None:
         t0 = time.perf_counter()
         ids = {}
         for k, (name, path) in enumerate(truth.paths.items()):
-            with path.open("rb") as handle:
-                received = datasets.receive_upload(handle, path.name)
+            with path.open("rb") as upload:
+                received = datasets.receive_upload(upload, path.name)
             dataset = datasets.dataset_create(
                 incident=incident, actor=dpo, name=name, received=received, mapping=MAPPINGS[k]
             )
@@ -171,6 +171,7 @@ def main() -> None:
                 "waited_s": round((d.started_at - d.uploaded_at).total_seconds(), 2),
             }
             for d in LostDataSet.objects.filter(pk__in=wanted)
+            if d.finished_at is not None and d.started_at is not None
         }
         result = snapshot.result
 
@@ -195,15 +196,15 @@ def main() -> None:
         for _ in range(ENQUIRIES):
             index = rng.randrange(len(truth.persons))
             samples.append(index)
-        values_of = []
+        values_of: list[tuple[int, dict[str, str]]] = []
         for index in samples:
             p = truth.persons[index]
             values_of.append(
                 (
                     index,
                     {
-                        "full_name": normalise("full_name", f"{p.first} {p.last}"),
-                        "date_of_birth": normalise("date_of_birth", p.born.isoformat()),
+                        "full_name": normalise("full_name", f"{p.first} {p.last}") or "",
+                        "date_of_birth": normalise("date_of_birth", p.born.isoformat()) or "",
                     },
                 )
             )
