@@ -86,7 +86,7 @@ def test_a_manager_uploads_maps_watches_and_answers_an_enquirer(
     (tmp_path / "uploads").mkdir()
     settings.DATASET_UPLOAD_DIR = tmp_path / "uploads"
     settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
-    incident = IncidentFactory(reporter=org["reporter"])
+    incident = IncidentFactory.create(reporter=org["reporter"])
     ref = incident.reference
     failures: list[str] = []
     session = Session(chromium, str(live_server), "manager")
