@@ -7,20 +7,24 @@ so a change and its audit event are committed together or not at all.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
-from .models import AuditChainHead, AuditEvent
+from .models import AuditChainHead, AuditCheckpoint, AuditEvent
 
 GENESIS_HASH = "0" * 64
 
@@ -168,14 +172,93 @@ class VerifyResult:
     events: int
     first_bad: int | None
     reason: str = ""
+    checkpoints: int = 0
 
 
-def audit_verify(*, chunk_size: int = 5000) -> VerifyResult:
+# --- Checkpoints: anchoring the chain outside the database ----------------------------
+
+
+def _checkpoint_key() -> bytes:
+    key = getattr(settings, "AUDIT_CHECKPOINT_KEY", "") or ""
+    return key.encode() if key else salted_hmac("breachdesk.audit.checkpoint", "key").digest()
+
+
+def checkpoint_signature(seq: int, head: str, made_at: datetime) -> str:
+    message = f"{seq}:{head}:{made_at.astimezone(UTC).isoformat()}".encode()
+    return hmac.new(_checkpoint_key(), message, hashlib.sha256).hexdigest()
+
+
+def audit_checkpoint() -> AuditCheckpoint:
+    """Record the chain's head now, signed, in the database and at the end of
+    ``AUDIT_CHECKPOINT_FILE`` (one JSON object a line), to be copied somewhere the database's
+    administrators cannot write."""
+    with transaction.atomic():
+        head = AuditChainHead.objects.select_for_update().filter(id=1).first()
+        seq, digest = (head.seq, head.hash) if head is not None else (0, GENESIS_HASH)
+        made_at = timezone.now()
+        checkpoint = AuditCheckpoint.objects.create(
+            seq=seq, hash=digest, made_at=made_at, signature=checkpoint_signature(seq, digest, made_at)
+        )
+    path = Path(settings.AUDIT_CHECKPOINT_FILE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(checkpoint_as_dict(checkpoint)) + "\n")
+    return checkpoint
+
+
+def checkpoint_as_dict(checkpoint: AuditCheckpoint) -> dict[str, Any]:
+    return {
+        "seq": checkpoint.seq,
+        "hash": checkpoint.hash,
+        "made_at": checkpoint.made_at.astimezone(UTC).isoformat(),
+        "signature": checkpoint.signature,
+    }
+
+
+def checkpoints_from_file(path: Path) -> list[AuditCheckpoint]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            data = json.loads(line)
+            rows.append(
+                AuditCheckpoint(
+                    seq=int(data["seq"]),
+                    hash=str(data["hash"]),
+                    made_at=datetime.fromisoformat(data["made_at"]),
+                    signature=str(data["signature"]),
+                )
+            )
+    return rows
+
+
+def _check_checkpoints(checkpoints: list[AuditCheckpoint], hashes: dict[int, tuple[int, str]]) -> VerifyResult | None:
+    for cp in checkpoints:
+        if not hmac.compare_digest(cp.signature, checkpoint_signature(cp.seq, cp.hash, cp.made_at)):
+            return VerifyResult(False, 0, None, f"checkpoint at #{cp.seq} has a bad signature")
+        if cp.seq == 0:
+            continue
+        found = hashes.get(cp.seq)
+        if found is None:
+            return VerifyResult(False, 0, None, f"event #{cp.seq}, signed in a checkpoint, is missing")
+        if found[1] != cp.hash:
+            return VerifyResult(
+                False, 0, found[0], f"event #{cp.seq} differs from the checkpoint signed {cp.made_at:%Y-%m-%d %H:%M}"
+            )
+    return None
+
+
+def audit_verify(*, chunk_size: int = 5000, checkpoints: list[AuditCheckpoint] | None = None) -> VerifyResult:
     """Recompute every event's hash in sequence order; name the first event that fails.
 
     Detects an edited field (hash mismatch), a deleted or inserted event (broken link or a
     gap in the sequence) and a rewritten tail (the head no longer matches the last event).
+    Then holds the chain to the signed checkpoints (those in the database, and any given,
+    e.g. read from a copy of ``AUDIT_CHECKPOINT_FILE`` kept elsewhere): a history rewritten
+    with every hash recomputed no longer matches them.
     """
+    anchors = list(AuditCheckpoint.objects.all()) + list(checkpoints or [])
+    wanted = {cp.seq for cp in anchors}
+    hashes: dict[int, tuple[int, str]] = {}
     prev_hash = GENESIS_HASH
     expected_seq = 1
     count = 0
@@ -230,9 +313,13 @@ def audit_verify(*, chunk_size: int = 5000) -> VerifyResult:
         )
         if digest != stored_hash:
             return VerifyResult(False, count, pk, "event content does not match its hash")
+        if seq in wanted:
+            hashes[seq] = (pk, stored_hash)
         prev_hash = stored_hash
         expected_seq += 1
     head = AuditChainHead.objects.filter(id=1).first()
     if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
         return VerifyResult(False, count, None, "events after the last remaining one were removed")
-    return VerifyResult(True, count, None)
+    if (bad := _check_checkpoints(anchors, hashes)) is not None:
+        return VerifyResult(False, count, bad.first_bad, bad.reason, len(anchors))
+    return VerifyResult(True, count, None, "", len(anchors))

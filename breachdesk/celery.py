@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery, signals
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "breachdesk.settings.dev")
 
@@ -40,6 +41,8 @@ app.conf.beat_schedule = {
         "schedule": 30.0,
         "options": {"expires": 60},
     },
+    # The signed daily checkpoint of the audit chain (kept elsewhere, checked by audit_verify).
+    "audit-checkpoint": {"task": "breachdesk.tasks.audit_checkpoint_task", "schedule": crontab(hour=0, minute=5)},
     # Lost data sets whose job was lost or cut off, and uploads never mapped.
     "datasets-sweep": {
         "task": "riskassess.tasks.datasets_sweep_task",

@@ -146,6 +146,24 @@ class AuditEvent(models.Model):
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
 
 
+class AuditCheckpoint(models.Model):
+    """A signed record of the audit chain's head at a moment (``audit_checkpoint``, daily by
+    beat). Each is also appended to ``AUDIT_CHECKPOINT_FILE`` for keeping elsewhere. The
+    signature is keyed by a secret the database does not hold, so someone who can rewrite
+    the events (and recompute every hash after them) cannot make the checkpoints agree."""
+
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    made_at = models.DateTimeField()
+    signature = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["seq", "made_at"]
+
+    def __str__(self) -> str:
+        return f"checkpoint at #{self.seq}"
+
+
 class ControlCheck(models.Model):
     """One dated check of one control (DOMAIN.md s.7, the East Midlands conditions) for a
     unit, a collaborative project or a processor. Checks are never edited: a later check of

@@ -11,3 +11,11 @@ def heartbeat_task() -> str:
     now = timezone.now().isoformat()
     cache.set(HEARTBEAT_CACHE_KEY, now, timeout=None)
     return now
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def audit_checkpoint_task() -> int:
+    """The daily signed checkpoint of the audit chain (breachdesk/audit.py)."""
+    from .audit import audit_checkpoint
+
+    return audit_checkpoint().seq

@@ -45,6 +45,7 @@ urlpatterns = [
     path("controls/new/", views.control_new, name="control-new"),
     path("", include("notifications.urls")),
     path("health/live/", views.health_live, name="health-live"),
+    path("health/ready/", views.health_ready, name="health-ready"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
 ]

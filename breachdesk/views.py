@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -19,6 +19,57 @@ from .http import current_user
 def health_live(request: HttpRequest) -> HttpResponse:
     """Liveness: the web process answers. Touches nothing else."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+HEARTBEAT_STALE_SECONDS = 120  # beat sends the heartbeat every 30 s, a worker runs it
+
+
+@login_not_required
+@require_GET
+def health_ready(request: HttpRequest) -> JsonResponse:
+    """Readiness of the whole service: the database answers; beat and a worker are alive
+    (the heartbeat beat sends every 30 s, recorded by the worker that runs it); and no timer
+    is left unfired (the oldest timer past its time, which the two-second sweep should have
+    taken). Ages and counts only: nothing about any incident or person. 503 when not ready."""
+    from datetime import datetime
+
+    from django.core.cache import cache
+    from django.db import connection
+    from django.utils import timezone
+
+    from notifications.choices import TimerState
+    from notifications.models import Timer
+
+    from .tasks import HEARTBEAT_CACHE_KEY
+
+    now = timezone.now()
+    checks: dict[str, Any] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception:  # any failure to reach it is the answer
+        checks["database"] = "unreachable"
+    beat = cache.get(HEARTBEAT_CACHE_KEY)
+    age = (now - datetime.fromisoformat(beat)).total_seconds() if beat else None
+    checks["beat_and_worker_heartbeat_age_s"] = round(age, 1) if age is not None else None
+    oldest_late = None
+    if checks["database"] == "ok":
+        late = (
+            Timer.objects.filter(state=TimerState.PENDING, due_at__lt=now)
+            .order_by("due_at")
+            .values_list("due_at", flat=True)
+            .first()
+        )
+        oldest_late = round((now - late).total_seconds(), 1) if late else 0
+    checks["oldest_unfired_timer_late_s"] = oldest_late
+    ready = (
+        checks["database"] == "ok"
+        and age is not None
+        and age < HEARTBEAT_STALE_SECONDS
+        and (oldest_late or 0) < HEARTBEAT_STALE_SECONDS
+    )
+    return JsonResponse({"ready": ready, **checks}, status=200 if ready else 503)
 
 
 @login_not_required

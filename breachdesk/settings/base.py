@@ -125,6 +125,11 @@ MEDIA_ROOT = VAR_DIR / "media"
 # Evidence attached to incidents: outside the web root, served only through access checks.
 EVIDENCE_ROOT = Path(env.str("EVIDENCE_ROOT", default=str(VAR_DIR / "evidence")))
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
+# Signed daily checkpoints of the audit chain are appended here (one JSON line each): copy
+# the file somewhere the database's administrators cannot write. The signing key defaults to
+# one derived from SECRET_KEY; AUDIT_CHECKPOINT_KEY sets its own.
+AUDIT_CHECKPOINT_FILE = Path(env.str("AUDIT_CHECKPOINT_FILE", default=str(VAR_DIR / "audit-checkpoints.jsonl")))
+AUDIT_CHECKPOINT_KEY = env.str("AUDIT_CHECKPOINT_KEY", default="")
 # Extracts of lost data sets wait here, as temporary files, only until they are processed;
 # web and worker must share it. Django's own temporary upload files go here too.
 DATASET_UPLOAD_DIR = Path(env.str("DATASET_UPLOAD_DIR", default=str(VAR_DIR / "uploads")))

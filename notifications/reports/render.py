@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from django.template.loader import render_to_string
 
@@ -49,11 +52,39 @@ class Pdf:
     pages: int
 
 
+BUNDLED = (Path(__file__).resolve().parent.parent.parent / "static").resolve()
+
+
+def bundled_only_fetcher() -> Any:
+    """A WeasyPrint fetcher that opens only files bundled under ``static/`` (and inline
+    ``data:`` URLs): no network, no other file, no redirects. Anything else is refused, so
+    a report can never be made to reach a server or read a file by what it contains."""
+    from weasyprint.urls import URLFetcher
+
+    class BundledOnly(URLFetcher):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False, timeout=1)
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if url.lower().startswith("file:"):
+                path = Path(url2pathname(urlsplit(url).path)).resolve()
+                if not path.is_relative_to(BUNDLED) or not path.is_file():
+                    raise ValueError(f"reports may only use files bundled under static/, not {url[:120]}")
+            elif not url.lower().startswith("data:"):
+                raise ValueError(f"reports fetch nothing from the network: {url[:120]}")
+            return super().fetch(url, headers)
+
+    return BundledOnly()
+
+
 def html_to_pdf(html: str, *, tagged: bool = True) -> Pdf:
-    """WeasyPrint, on the HTML alone: no base URL, so the document can fetch nothing."""
+    """WeasyPrint, on the HTML alone (no base URL), with a fetcher that reaches only the
+    bundled static files."""
     from weasyprint import HTML  # imported here: it loads Pango, which pages do not need
 
-    document = HTML(string=html, base_url=None).render(cache=_CACHE, pdf_tags=tagged)
+    document = HTML(string=html, base_url=None, url_fetcher=bundled_only_fetcher()).render(
+        cache=_CACHE, pdf_tags=tagged
+    )
     out = io.BytesIO()
     document.write_pdf(out, pdf_tags=tagged)
     return Pdf(content=out.getvalue(), pages=len(document.pages))

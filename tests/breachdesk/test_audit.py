@@ -1,14 +1,15 @@
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from breachdesk.audit import GENESIS_HASH, audit_record, audit_verify
-from breachdesk.models import AuditChainHead, AuditEvent
+from breachdesk.audit import GENESIS_HASH, audit_checkpoint, audit_record, audit_verify
+from breachdesk.models import AuditChainHead, AuditCheckpoint, AuditEvent
 from tests.conftest import is_postgres, requires_postgres
 from tests.factories import IncidentFactory
 
@@ -160,3 +161,75 @@ def test_concurrent_writers_keep_one_unbroken_chain(org):
     assert AuditEvent.objects.filter(action="test.concurrent").count() == 60
     result = audit_verify()
     assert result.ok, result.reason
+
+
+def _rewrite_history_from(seq: int) -> None:
+    """What a database superuser who knows the hashing scheme would do: change an event,
+    recompute every hash after it and the head, so that the chain checks out again."""
+    from breachdesk.audit import event_hash
+
+    events = list(AuditEvent.objects.filter(seq__gte=seq).order_by("seq"))
+    prev = AuditEvent.objects.get(seq=seq - 1).hash if seq > 1 else GENESIS_HASH
+    for event in events:
+        after = {"rewritten": True} if event.seq == seq else event.after
+        digest = event_hash(
+            seq=event.seq,
+            occurred_at=event.occurred_at,
+            actor_id=event.actor_id,
+            actor_username=event.actor_username,
+            action=event.action,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            incident_ref=event.incident_ref,
+            before=event.before,
+            after=after,
+            prev_hash=prev,
+        )
+        _raw_update(
+            "UPDATE breachdesk_auditevent SET after = %s, prev_hash = %s, hash = %s WHERE seq = %s",
+            [json.dumps(after), prev, digest, event.seq],
+        )
+        prev = digest
+    _raw_update("UPDATE breachdesk_auditchainhead SET hash = %s WHERE id = %s", [prev, 1])
+
+
+def test_a_rewritten_history_passes_the_chain_but_not_the_signed_checkpoints(org, settings, tmp_path):
+    settings.AUDIT_CHECKPOINT_FILE = tmp_path / "elsewhere" / "checkpoints.jsonl"
+    IncidentFactory.create(reporter=org["reporter"])
+    checkpoint = audit_checkpoint()
+    assert checkpoint.seq == AuditChainHead.objects.get().seq
+    line = json.loads(settings.AUDIT_CHECKPOINT_FILE.read_text().splitlines()[-1])
+    assert line == {**line, "seq": checkpoint.seq, "hash": checkpoint.hash}
+    assert audit_verify().ok
+    call_command("audit_verify", checkpoints=settings.AUDIT_CHECKPOINT_FILE)
+
+    _rewrite_history_from(checkpoint.seq - 3)
+    result = audit_verify()
+    assert not result.ok
+    assert result.reason.startswith(f"event #{checkpoint.seq} differs from the checkpoint signed")
+    assert result.first_bad == AuditEvent.objects.get(seq=checkpoint.seq).pk
+
+    # Deleting the checkpoints from the database as well: the chain alone agrees with
+    # itself, and only the copy kept elsewhere shows the rewrite.
+    _raw_update("DELETE FROM breachdesk_auditcheckpoint WHERE seq >= %s", [0])
+    assert audit_verify().ok
+    with pytest.raises(CommandError, match=f"event #{checkpoint.seq} differs"):
+        call_command("audit_verify", checkpoints=settings.AUDIT_CHECKPOINT_FILE)
+
+
+def test_a_forged_checkpoint_is_refused(org, settings, tmp_path):
+    settings.AUDIT_CHECKPOINT_FILE = tmp_path / "checkpoints.jsonl"
+    IncidentFactory.create(reporter=org["reporter"])
+    real = audit_checkpoint()
+    forged = AuditCheckpoint(seq=real.seq, hash="f" * 64, made_at=real.made_at, signature=real.signature)
+    result = audit_verify(checkpoints=[forged])
+    assert not result.ok
+    assert result.reason == f"checkpoint at #{real.seq} has a bad signature"
+
+
+def test_beat_makes_the_checkpoint_daily():
+    from breachdesk.celery import app
+
+    entry = app.conf.beat_schedule["audit-checkpoint"]
+    assert entry["task"] == "breachdesk.tasks.audit_checkpoint_task"
+    assert entry["schedule"].hour == {0}
