@@ -11,6 +11,7 @@ from django.db.models.functions import Lower, Trim
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
@@ -299,3 +300,12 @@ def api_urls() -> list[Any]:
         path("controls/", ControlChecksView.as_view(), name="controls"),
         path("controls/gaps/", ControlGapsView.as_view(), name="control-gaps"),
     ]
+
+
+class TokenView(ObtainAuthToken):
+    """``POST /api/v1/auth/token/``. The password check sees the request itself, not DRF's
+    wrapper, so that django-axes counts failures and answers a locked-out username here as
+    on the login page."""
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "request": self.request._request}

@@ -4,6 +4,7 @@ forward to the audit service."""
 
 from typing import Any
 
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
@@ -19,6 +20,17 @@ def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None,
         action="auth.login_failed",
         object_type="user",
         after={"username": username},
+    )
+
+
+@receiver(user_locked_out)
+def _locked_out(sender: Any, request: Any = None, username: str = "", ip_address: str = "", **kwargs: Any) -> None:
+    audit_record(
+        actor=None,
+        actor_username=str(username)[:150],
+        action="auth.locked_out",
+        object_type="user",
+        after={"username": str(username)[:150], "ip_address": ip_address},
     )
 
 

@@ -2,8 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import ObtainAuthToken
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from incidents.api import IncidentViewSet
@@ -13,7 +12,7 @@ from notifications.api import api_urls as notification_api_urls
 from riskassess.api import api_urls as risk_api_urls
 
 from . import views
-from .api import AuditVerifyView, MeView, OrgUnitViewSet
+from .api import AuditVerifyView, MeView, OrgUnitViewSet, TokenView
 from .api import api_urls as control_api_urls
 
 router = DefaultRouter(trailing_slash=True)
@@ -22,9 +21,9 @@ router.register("incidents", IncidentViewSet, basename="incident")
 router.register("org-units", OrgUnitViewSet, basename="org-unit")
 
 api_v1 = [
-    path("auth/token/", ObtainAuthToken.as_view(), name="auth-token"),
+    path("auth/token/", TokenView.as_view(), name="auth-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("me/", MeView.as_view(), name="me"),
     path("audit/verify/", AuditVerifyView.as_view(), name="audit-verify"),
     *control_api_urls(),

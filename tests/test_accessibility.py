@@ -17,13 +17,11 @@ from tests.test_browser import ARTIFACTS, Session, async_unsafe_allowed, chromiu
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 SERIOUS = {"serious", "critical"}
 
 
 def axe_violations(session: Session) -> list[dict[str, Any]]:
-    page = session.page
-    page.add_script_tag(path=str(AXE))
+    page = session.page  # axe-core is there: Session(..., axe=True)
     result = page.evaluate(
         """async () => await axe.run(document, {
             runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
@@ -57,7 +55,7 @@ def test_main_pages_have_no_serious_accessibility_violations(
     }
     failures = []
     for username, paths in pages.items():
-        session = Session(chromium, str(live_server), username)
+        session = Session(chromium, str(live_server), username, axe=True)
         try:
             for path in paths:
                 response = session.goto(path)

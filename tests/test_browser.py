@@ -22,6 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 REFERENCE_RE = re.compile(r"BD-\d{4}-\d{6}")
 
 TITLE = "Case file left on the Metro"
@@ -56,8 +57,12 @@ def chromium(async_unsafe_allowed: None) -> Iterator[Browser]:
 class Session:
     """A fresh browser context signed in as one user, recording what went wrong on the wire."""
 
-    def __init__(self, browser: Browser, base_url: str, username: str) -> None:
+    def __init__(self, browser: Browser, base_url: str, username: str, *, axe: bool = False) -> None:
         self.context: BrowserContext = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 800})
+        if axe:
+            # axe-core, put into every page by the browser itself: a <script> added to the page
+            # would be refused by BreachDesk's Content-Security-Policy, as it should be.
+            self.context.add_init_script(path=str(AXE))
         self.page: Page = self.context.new_page()
         self.failed_assets: list[str] = []
         self.console_errors: list[str] = []

@@ -89,7 +89,7 @@ def test_a_manager_uploads_maps_watches_and_answers_an_enquirer(
     incident = IncidentFactory.create(reporter=org["reporter"])
     ref = incident.reference
     failures: list[str] = []
-    session = Session(chromium, str(live_server), "manager")
+    session = Session(chromium, str(live_server), "manager", axe=True)
     page = session.page
     try:
         session.goto(f"/incidents/{ref}/")

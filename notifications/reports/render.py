@@ -35,7 +35,9 @@ def css_string(value: str) -> str:
     return f'"{escaped}"'
 
 
-def render_html(kind: ReportKind | str, context: dict[str, Any], *, preview: bool = False) -> str:
+def render_html(kind: ReportKind | str, context: dict[str, Any], *, preview: bool = False, request: Any = None) -> str:
+    """The report as HTML; with the ``request`` of a browser preview, its inline style
+    carries the Content-Security-Policy nonce."""
     ctx = {
         **context,
         "kind": ReportKind(kind),
@@ -43,7 +45,7 @@ def render_html(kind: ReportKind | str, context: dict[str, Any], *, preview: boo
         "css_marking": css_string(str(context.get("marking", ""))),
         "css_reference": css_string(str(context.get("reference", ""))),
     }
-    return render_to_string(TEMPLATES[ReportKind(kind)], ctx)
+    return render_to_string(TEMPLATES[ReportKind(kind)], ctx, request=request)
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ def report_preview(request: HttpRequest, reference: str, kind: str) -> HttpRespo
         if user_has_role(request.user, PLAN_ROLES)
         else ""
     )
-    return HttpResponse(report.html(preview=True, back_url=back, pdf_url=pdf, issue_url=issue))
+    return HttpResponse(report.html(preview=True, request=request, back_url=back, pdf_url=pdf, issue_url=issue))
 
 
 @require_GET
@@ -292,6 +292,7 @@ def siro_summary(request: HttpRequest) -> HttpResponse:
     return HttpResponse(
         report.html(
             preview=True,
+            request=request,
             back_url=f"{base}?{query}",
             pdf_url=f"{base}?{query}&format=pdf",
             issue_url=reverse("notifications:siro-summary-issue") + f"?{query}",

@@ -50,8 +50,8 @@ class ReportRequest:
     title: str
     context: dict[str, Any]
 
-    def html(self, *, preview: bool = False, **extra: Any) -> str:
-        return render_html(self.kind, {**self.context, **extra}, preview=preview)
+    def html(self, *, preview: bool = False, request: Any = None, **extra: Any) -> str:
+        return render_html(self.kind, {**self.context, **extra}, preview=preview, request=request)
 
     def pdf(self, **extra: Any) -> Pdf:
         return render_pdf(self.kind, {**self.context, **extra})

@@ -7,10 +7,11 @@ import threading
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
+from rest_framework.test import APIClient
 
 from breachdesk.audit import GENESIS_HASH, audit_checkpoint, audit_record, audit_verify
 from breachdesk.models import AuditChainHead, AuditCheckpoint, AuditEvent
-from tests.conftest import is_postgres, requires_postgres
+from tests.conftest import DEMO_PASSWORD, is_postgres, requires_postgres
 from tests.factories import IncidentFactory
 
 TABLE = AuditEvent._meta.db_table
@@ -233,3 +234,23 @@ def test_beat_makes_the_checkpoint_daily():
     entry = app.conf.beat_schedule["audit-checkpoint"]
     assert entry["task"] == "breachdesk.tasks.audit_checkpoint_task"
     assert entry["schedule"].hour == {0}
+
+
+@pytest.mark.django_db
+def test_repeated_failures_lock_the_username_everywhere_and_are_audited(client, org, settings):
+    settings.AXES_ENABLED = True
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/accounts/login/", {"username": "siro", "password": "guess"})
+    # Locked: even the right password is refused, with a clear message, and audited.
+    locked = client.post("/accounts/login/", {"username": "siro", "password": DEMO_PASSWORD})
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins for this username" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert AuditEvent.objects.filter(action="auth.locked_out", actor_username="siro").exists()
+    token = APIClient().post("/api/v1/auth/token/", {"username": "siro", "password": DEMO_PASSWORD})
+    assert token.status_code == 429
+    assert "Too many failed sign-ins" in token.json()["detail"]
+    # Other people are not affected.
+    other = client.post("/accounts/login/", {"username": "dpo", "password": DEMO_PASSWORD})
+    assert other.status_code == 302
+    assert audit_verify().ok
