@@ -2,6 +2,7 @@
 covers the login page, the admin and the API token endpoint alike. The receivers only
 forward to the audit service."""
 
+import time
 from typing import Any
 
 from axes.signals import user_locked_out
@@ -36,4 +37,8 @@ def _locked_out(sender: Any, request: Any = None, username: str = "", ip_address
 
 @receiver(user_logged_in)
 def _logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if request is not None and hasattr(request, "session"):
+        from .middleware import LAST_ACTIVITY
+
+        request.session[LAST_ACTIVITY] = int(time.time())  # the idle clock starts at sign-in
     audit_record(actor=user, action="auth.logged_in", object_type="user", object_id=user.pk)

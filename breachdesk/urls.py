@@ -11,7 +11,7 @@ from notifications import views as notification_views
 from notifications.api import api_urls as notification_api_urls
 from riskassess.api import api_urls as risk_api_urls
 
-from . import views
+from . import second_factor, views
 from .api import AuditVerifyView, MeView, OrgUnitViewSet, TokenView
 from .api import api_urls as control_api_urls
 
@@ -37,6 +37,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="incidents:list", permanent=False)),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/code/", second_factor.second_factor, name="second-factor"),
+    path("accounts/code/set-up/", second_factor.second_factor_setup, name="second-factor-setup"),
     path("incidents/", include("incidents.urls")),
     path("incidents/", include("riskassess.urls")),
     path("tasks/", notification_views.my_tasks, name="tasks"),

@@ -45,7 +45,7 @@ def test_main_pages_have_no_serious_accessibility_violations(
     incident = make_ready_to_close(org, IncidentFactory(reporter=org["reporter"]))
     ref = incident.reference
     pages = {
-        "reporter": ["/incidents/", "/incidents/new/", f"/incidents/{ref}/", "/tasks/"],
+        "reporter": ["/incidents/", "/incidents/new/", f"/incidents/{ref}/", "/tasks/", "/accounts/code/set-up/"],
         "isim": [
             f"/incidents/{ref}/tracker/",
             f"/incidents/{ref}/reports/",

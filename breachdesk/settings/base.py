@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "breachdesk",
     "incidents",
     "notifications",
@@ -52,8 +54,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "breachdesk.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "breachdesk.middleware.IdleTimeoutMiddleware",
+    "breachdesk.second_factor.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it answers a locked-out sign-in.
     "axes.middleware.AxesMiddleware",
@@ -132,6 +137,12 @@ LOGIN_URL = "login"
 # django-axes first: after LOGIN_FAILURE_LIMIT failed sign-ins for one username (from any
 # address, so spreading guesses over many machines does not help) that username is refused
 # for LOGIN_LOCKOUT_MINUTES, on the login page, the admin and the API token endpoint alike.
+# A code from an authenticator app after the password, required for the SIRO, DPO, Chief
+# Officers, SCS and admin staff (breachdesk/second_factor.py).
+SECOND_FACTOR_REQUIRED = env.bool("SECOND_FACTOR_REQUIRED", default=True)
+OTP_TOTP_ISSUER = "BreachDesk"
+# Signed out after this long without activity (pages refreshing themselves do not count).
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "breachdesk.backends.ProfileBackend"]
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))

@@ -15,3 +15,6 @@ SERVICE_BASE_URL = "http://testserver"
 # Django's test client signs in without a request, which django-axes refuses; the lockout
 # itself is tested with it switched on (tests/breachdesk/test_audit.py).
 AXES_ENABLED = False
+# Most tests sign people in with the test client and no authenticator app; the second
+# factor itself is tested with it switched on (tests/breachdesk/test_second_factor.py).
+SECOND_FACTOR_REQUIRED = False
