@@ -225,6 +225,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Tasks are idempotent (timer tokens, row locks): safe to cancel and redeliver.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TIMEZONE = "UTC"
+# Workers and beat log through Django's LOGGING (JSON in production), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 REST_FRAMEWORK = {
@@ -276,12 +278,25 @@ PSEUDONYM_KEYS = env.str("PSEUDONYM_KEYS", default="")
 
 PROTECTIVE_MARKING = env.str("PROTECTIVE_MARKING", default="OFFICIAL-SENSITIVE")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+
+def logging_config(log_format: str) -> dict[str, object]:
+    """Logs to standard output: plain text, or one JSON object a line (``breachdesk/logs.py``)
+    with ``LOG_FORMAT=json``, the production default."""
+    formatter = (
+        {"()": "breachdesk.logs.JsonFormatter"}
+        if log_format == "json"
+        else {"format": "%(levelname)s %(name)s %(message)s"}
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"default": formatter},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "default"}},
+        "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    }
+
+
+LOGGING = logging_config(env.str("LOG_FORMAT", default="text"))
 
 # Timers and notifications (notifications/services/timers.py).
 TIMER_SWEEP_SECONDS = env.float("TIMER_SWEEP_SECONDS", default=2.0)

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DEBUG, PSEUDONYM_KEY, PSEUDONYM_KEYS, SECRET_KEY, env
+from .base import DEBUG, PSEUDONYM_KEY, PSEUDONYM_KEYS, SECRET_KEY, env, logging_config
 
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production.")
@@ -33,3 +33,6 @@ CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
+
+# One JSON object a line for the log store, unless LOG_FORMAT says otherwise.
+LOGGING = logging_config(env.str("LOG_FORMAT", default="json"))
