@@ -80,7 +80,9 @@ class MeView(APIView):
 
 
 class OrgUnitSerializer(serializers.ModelSerializer):
-    parent: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)  # type: ignore[assignment]
+    parent: serializers.SlugRelatedField = serializers.SlugRelatedField(  # type: ignore[assignment]
+        slug_field="code", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = OrgUnit
@@ -123,7 +125,9 @@ class AuditVerifyView(APIView):
 
 
 class ControlCheckSerializer(serializers.ModelSerializer):
-    unit: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)  # type: ignore[assignment]
+    unit: serializers.SlugRelatedField = serializers.SlugRelatedField(  # type: ignore[assignment]
+        slug_field="code", read_only=True, allow_null=True
+    )
     recorded_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)  # type: ignore[assignment]
 
     class Meta:

@@ -31,8 +31,13 @@ def _source(request: Request) -> str:
 
 
 class NotificationSerializer(serializers.ModelSerializer):
+    ack_method = serializers.ChoiceField(
+        choices=AckMethod.choices, allow_blank=True, read_only=True, help_text="Blank until receipt is confirmed."
+    )
     recipient: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    acknowledged_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    acknowledged_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Notification
@@ -59,7 +64,9 @@ class NotificationSerializer(serializers.ModelSerializer):
 class IncidentNotificationsView(GenericAPIView):
     serializer_class = NotificationSerializer
     pagination_class = None
+    queryset = Notification.objects.none()  # for the schema; reads go through incident_get_for_user
 
+    @extend_schema(responses=NotificationSerializer(many=True), summary="Every notification of the incident")
     def get(self, request: Request, reference: str) -> Response:
         incident = incident_get_for_user(user=request.user, reference=reference)
         return Response(self.get_serializer(selectors.notifications_for_incident(incident), many=True).data)
@@ -118,7 +125,9 @@ class PhoneConfirmationView(APIView):
 
 class ApprovalSerializer(serializers.ModelSerializer):
     incident: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="reference", read_only=True)
-    decided_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Approval
@@ -142,13 +151,15 @@ class ApprovalListView(GenericAPIView):
     pagination_class = None
 
     def get_queryset(self) -> QuerySet[Approval]:
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
+            return Approval.objects.none()
         return (
             Approval.objects.filter(approvers=current_user(self.request), state=ApprovalState.PENDING)
             .select_related("incident", "decided_by")
             .order_by("created_at")
         )
 
-    @extend_schema(summary="Escalations waiting for my decision")
+    @extend_schema(summary="Escalations waiting for my decision", responses=ApprovalSerializer(many=True))
     def get(self, request: Request) -> Response:
         return Response(self.get_serializer(self.get_queryset(), many=True).data)
 
@@ -198,7 +209,9 @@ class IcoSubmissionSerializer(serializers.ModelSerializer):
 class IcoSubmissionsView(GenericAPIView):
     serializer_class = IcoSubmissionSerializer
     pagination_class = None
+    queryset = IcoSubmission.objects.none()  # for the schema; reads go through incident_get_for_user
 
+    @extend_schema(responses=IcoSubmissionSerializer(many=True), summary="Notifications to the ICO, in order")
     def get(self, request: Request, reference: str) -> Response:
         incident = incident_get_for_user(user=request.user, reference=reference)
         return Response(self.get_serializer(selectors.ico_submissions_for_incident(incident), many=True).data)
@@ -216,7 +229,9 @@ class IcoSubmissionsView(GenericAPIView):
 
 class DeadlineDetailSerializer(serializers.ModelSerializer):
     title = serializers.CharField(read_only=True)
-    decided_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Deadline

@@ -34,8 +34,8 @@ from ..models import TRACKER_FIELDS, Action, Enquiry, Lesson, PartyNotice, RootC
 User = get_user_model()
 
 
-def _username() -> serializers.SlugRelatedField:
-    return serializers.SlugRelatedField(slug_field="username", read_only=True)
+def _username(*, null: bool = False) -> serializers.SlugRelatedField:
+    return serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=null)
 
 
 def _user_field(**kwargs: Any) -> serializers.SlugRelatedField:
@@ -48,7 +48,7 @@ def _user_field(**kwargs: Any) -> serializers.SlugRelatedField:
 class ActionSerializer(serializers.ModelSerializer):
     owner = _username()
     created_by = _username()
-    completed_by = _username()
+    completed_by = _username(null=True)
 
     class Meta:
         model = Action
@@ -131,7 +131,7 @@ class MyActionsView(GenericAPIView):
 
 
 class NoticeSerializer(serializers.ModelSerializer):
-    cleared_by = _username()
+    cleared_by = _username(null=True)
     recorded_by = _username()
 
     class Meta:

@@ -79,6 +79,8 @@ def tracker_form_update(
     return row
 
 
+EARLIEST_YEAR = 2000  # no record here is older; an earlier date is a typing slip
+
 ENQUIRY_UPDATABLE = (
     "identity_verified",
     "identity_method",
@@ -103,6 +105,8 @@ def _enquiry_errors(data: dict[str, Any], *, now: datetime) -> dict[str, list[st
         errors["received_at"] = ["Enter when it was received"]
     elif received > now:
         errors["received_at"] = ["When it was received must not be in the future"]
+    elif received.year < EARLIEST_YEAR:
+        errors["received_at"] = [f"Enter a date from {EARLIEST_YEAR} onwards"]
     for field in ("answered_at", "apology_at"):
         at = data.get(field)
         if at is None:
