@@ -532,6 +532,9 @@ def dataset_create(*, incident: Incident, actor: User, name: str, received: Rece
             .exclude(status=DataSetStatus.FAILED)
             .first()
         )
+        kept = LostDataSet.objects.filter(incident=incident).exclude(status=DataSetStatus.FAILED).count()
+        if kept >= MAX_DATASETS:
+            errors.setdefault("file", []).append(f"An incident can have at most {MAX_DATASETS} data sets.")
         if earlier is not None:
             errors.setdefault("file", []).append(
                 f'This file was already uploaded to this incident as "{earlier.name}" on '

@@ -400,6 +400,17 @@ def test_the_same_file_twice_is_refused(org, incident, api_client_for):
     assert LostDataSet.objects.count() == 1
 
 
+def test_the_number_of_data_sets_is_bounded(org, incident, api_client_for, upload_dir, monkeypatch):
+    monkeypatch.setattr(datasets, "MAX_DATASETS", 1)
+    client = api_client_for("manager")
+    upload_and_run(client, incident, "Prison releases", SAMPLE, SAMPLE_MAPPING)
+    refused = upload(client, incident, "Probation list", csv_bytes(SECOND), SECOND_MAPPING)
+    assert refused.status_code == 400
+    assert refused.json()["file"] == ["An incident can have at most 1 data sets."]
+    assert LostDataSet.objects.count() == 1
+    assert list(upload_dir.iterdir()) == []
+
+
 def test_scoping_other_areas_get_404_and_reporters_cannot_upload(org, incident, api_client_for):
     upload_and_run(api_client_for("manager"), incident, "Prison releases", SAMPLE, SAMPLE_MAPPING)
     for path in ("api:datasets", "api:population"):
