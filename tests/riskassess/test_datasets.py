@@ -523,3 +523,14 @@ def test_the_sweep_runs_a_lost_job_and_removes_unmapped_files(org, incident, api
     assert datasets.datasets_sweep() == 1
     assert LostDataSet.objects.get().status == DataSetStatus.DONE
     assert list(upload_dir.iterdir()) == []
+
+
+def test_a_file_exposing_more_fields_than_can_be_recorded_is_refused():
+    header = ["Name", *(f"Field {i}" for i in range(datasets.MAX_LABELS))]
+    _columns, labels, errors = datasets.mapping_errors(header, {"Name": "full_name"})
+    assert len(labels) == datasets.MAX_LABELS + 1
+    assert errors["mapping"] == [
+        f"The file exposes {datasets.MAX_LABELS + 1} different fields; at most {datasets.MAX_LABELS} can be recorded."
+    ]
+    _columns, _labels, fine = datasets.mapping_errors(header[:-1], {"Name": "full_name"})
+    assert fine == {}
