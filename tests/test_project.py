@@ -30,6 +30,13 @@ def test_compose_parses_and_runs_the_procfile_commands():
     assert "appdata" in compose["volumes"]
 
 
+def test_compose_restarts_the_long_running_services_but_migrates_once():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    for name in ("postgres", "redis", "web", "worker", "beat"):
+        assert services[name]["restart"] == "unless-stopped", name
+    assert services["migrate"]["restart"] == "no"
+
+
 def run_production_check(**env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "PSEUDONYM_KEY", "PSEUDONYM_KEYS", "DEBUG"}}
     clean.update(DJANGO_SETTINGS_MODULE="breachdesk.settings.production", **env)

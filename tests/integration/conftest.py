@@ -254,9 +254,18 @@ class CeleryStack:
         if self._original_broker_url is None:
             self._original_broker_url = app.conf.broker_url
         self._reset_producer()
-        app.conf.broker_url = url
+        self._set_broker_url(url)
         self._producer_url = url
         self._reset_producer()
+
+    @staticmethod
+    def _set_broker_url(url: str) -> None:
+        """The settings were read with the CELERY namespace, so the key that wins is
+        CELERY_BROKER_URL (setting ``conf.broker_url`` does not override it in Celery 5.6)."""
+        from breachdesk.celery import app
+
+        app.conf["CELERY_BROKER_URL"] = url
+        assert app.conf.broker_url == url
 
     @staticmethod
     def _reset_producer() -> None:
@@ -273,10 +282,9 @@ class CeleryStack:
     def restore_producer(self) -> None:
         if self._original_broker_url is None:
             return
-        from breachdesk.celery import app
 
         self._reset_producer()
-        app.conf.broker_url = self._original_broker_url
+        self._set_broker_url(self._original_broker_url)
         self._reset_producer()
         self._original_broker_url = None
 

@@ -344,3 +344,36 @@ def test_a_broker_outage_delays_but_loses_nothing(org, celery_stack, mailbox, ap
     assert first.state == NotificationState.SENT
     assert first.sent_at is not None
     assert first.sent_at >= back_at
+
+
+def test_a_broker_restart_while_the_worker_holds_wake_ups_does_not_stop_it(
+    org, celery_stack, mailbox, api_client_for, report_payload
+):
+    """Found by the soak (bench/soak.py): Celery 5.7.0's worker exits ("Unrecoverable error:
+    AttributeError ... 'hostname'") when the broker drops while it holds unacknowledged
+    messages, which it always does under load (ETA wake-ups wait in the worker). The pinned
+    Celery must reconnect and carry on."""
+    redis = celery_stack.private_redis()
+    worker, _beat = celery_stack.up(broker_url=redis.url, pool="prefork", concurrency=2)
+
+    # given the worker holding wake-ups that are not yet due (reserved, unacknowledged)
+    for _ in range(3):
+        timer_fire_task.apply_async((0, str(uuid.uuid4())), countdown=300)
+    wait_until(
+        lambda: len(re.findall(r"timer_fire_task\[[^\]]+\] received", worker.text())) >= 3,
+        timeout=EMAIL_WAIT,
+        what="the worker to hold the three wake-ups",
+    )
+
+    # when Redis restarts underneath it
+    redis.stop()
+    time.sleep(2)
+    redis.start()
+
+    # then the worker is still running, and serves the next report
+    worker.wait_for_log(r"Connected to redis://.*\n(.|\n)*", timeout=RECOVERY_WAIT, what="the worker to reconnect")
+    response = api_client_for("reporter").post("/api/v1/incidents/", report_payload(), format="json")
+    assert response.status_code == 201, response.content
+    wait_until(lambda: mailbox.to(MANAGER), timeout=RECOVERY_WAIT, what="the line manager's email after the restart")
+    assert worker.alive(), f"the worker exited: {worker.tail(20)}"
+    assert "Unrecoverable error" not in worker.text()
