@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import RESULTS, ROOT, configure_env, result_path
+from bench.common import RESULTS, ROOT, configure_env, result_path, wait_for_server
 
 DB = "breachdesk_bench_auth"
 PORT = int(os.environ.get("BENCH_PORT", "8766"))
@@ -104,15 +104,7 @@ def main() -> None:
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{BASE}/health/live/", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.2)
+        wait_for_server(BASE)
         started = time.perf_counter()
         with ThreadPoolExecutor(CLIENTS) as pool:
             statuses = list(

@@ -54,3 +54,19 @@ def setup_django() -> None:
     import django
 
     django.setup()
+
+
+def wait_for_server(base: str, *, timeout: float = 60.0) -> None:
+    """Wait until the server at ``base`` answers its liveness check."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/health/live/", timeout=2)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit("the server did not start") from None
+            time.sleep(0.2)

@@ -202,7 +202,7 @@ def main() -> None:
     smtp.wait(timeout=10)
     box = Mailbox()
     for line in sink_file.read_text().splitlines():
-        notification_id, _, message_id = line.partition(" ")
+        notification_id, message_id = line.split("\t")[:2]
         box.ids[notification_id] += 1
         box.message_ids[message_id] += 1
 
