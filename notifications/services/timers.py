@@ -135,8 +135,14 @@ def timers_cancel(
         qs = qs.filter(deadline=deadline)
     if kinds:
         qs = qs.filter(kind__in=kinds)
-    # Rotating the token as well makes any wake-up already in flight a no-op.
-    return qs.update(state=TimerState.CANCELLED, token=uuid.uuid4())
+    with transaction.atomic(savepoint=False):
+        # A timer a worker is firing right now is skipped, not waited for: the worker holds
+        # its row and is about to lock the notification or deadline the caller holds, so
+        # waiting would deadlock. Every handler re-reads its notification or deadline under
+        # lock and does nothing once it has been confirmed, withdrawn, met or moved.
+        ids = list(qs.select_for_update(skip_locked=True).values_list("pk", flat=True))
+        # Rotating the token as well makes any wake-up already in flight a no-op.
+        return Timer.objects.filter(pk__in=ids).update(state=TimerState.CANCELLED, token=uuid.uuid4())
 
 
 def timer_fire(*, timer_id: int, token: str) -> bool:
