@@ -321,7 +321,8 @@ def main() -> None:
             "REDIS_URL": f"{redis_url}/0",
             "CELERY_BROKER_URL": f"{redis_url}/1",
             "EMAIL_URL": f"smtp://127.0.0.1:{args.smtp_port}",
-            "SERVICE_BASE_URL": base,
+            # Links in emails name the service by its domain (passkeys refuse an IP address).
+            "SERVICE_BASE_URL": f"http://localhost:{args.port}",
             "DEMO_PASSWORD": PASSWORD,
             "SECOND_FACTOR_REQUIRED": "0",  # the clients are scripts; sign-in is bench/bruteforce.py's
             "WEB_BIND": f"127.0.0.1:{args.port}",

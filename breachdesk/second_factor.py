@@ -1,11 +1,12 @@
 """A second factor at sign-in: a time-based code (TOTP, RFC 6238, django-otp) from an
-authenticator app. Required for the roles that decide and see everything (SIRO, DPO, Chief
-Officer and deputy, SCS) and for admin staff; anyone else may set one up.
+authenticator app, or a passkey (WebAuthn, breachdesk/passkeys.py). Required for the roles
+that decide and see everything (SIRO, DPO, Chief Officer and deputy, SCS) and for admin
+staff; anyone else may set one up.
 
-After the password, someone who must use a code (or has set one up) is sent to enter it, or,
-the first time, to set it up by scanning a QR code. Until they do, every page sends them
-there and the API (by session) answers 403; API tokens are long random secrets issued after
-signing in, and are not asked for a code.
+After the password, someone who must use a second factor (or has set one up) is sent to use
+it, or, the first time, to set one up: scan a QR code, or add a passkey. Until they do, every
+page sends them there and the API (by session) answers 403; API tokens are long random
+secrets issued after signing in, and are not asked for a code.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
+from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from .audit import audit_record
 from .choices import Role
@@ -42,7 +45,17 @@ def requires_second_factor(user: User | AnonymousUser) -> bool:
 
 
 def confirmed_device(user: User) -> TOTPDevice | None:
+    """The person's authenticator app, once set up."""
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def has_second_factor(user: User) -> bool:
+    """An authenticator app or a passkey, set up."""
+    return bool(user_has_device(user, confirmed=True))
+
+
+def has_passkey(user: User) -> bool:
+    return WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
 
 
 def is_verified(request: HttpRequest) -> bool:
@@ -65,11 +78,14 @@ class SecondFactorMiddleware:
             and not request.path_info.startswith(EXEMPT_PREFIXES)
             and not request.headers.get("Authorization", "").startswith("Token ")
             and not is_verified(request)
-            and (requires_second_factor(user) or confirmed_device(user) is not None)
+            and (requires_second_factor(user) or has_second_factor(user))
         ):
             if request.path_info.startswith("/api/"):
-                return JsonResponse({"detail": "Enter the code from your authenticator app first."}, status=403)
-            target = "second-factor" if confirmed_device(user) else "second-factor-setup"
+                return JsonResponse(
+                    {"detail": "Confirm it is you first: a code from your authenticator app, or your passkey."},
+                    status=403,
+                )
+            target = "second-factor" if has_second_factor(user) else "second-factor-setup"
             return redirect(f"{reverse(target)}?next={quote(request.get_full_path())}")
         return self.get_response(request)
 
@@ -96,15 +112,18 @@ def _next(request: HttpRequest) -> str:
 
 @require_http_methods(["GET", "POST"])
 def second_factor(request: HttpRequest) -> HttpResponse:
-    """Enter the code, after the password."""
+    """Enter the code, or use a passkey, after the password."""
     if not request.user.is_authenticated:
         return redirect("login")
     user = current_user(request)
     device = confirmed_device(user)
-    if device is None:
+    passkey = has_passkey(user)
+    if device is None and not passkey:
         return redirect(f"{reverse('second-factor-setup')}?next={quote(_next(request))}")
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and device is None:
+        form.add_error("code", "You have not set up an authenticator app: use your passkey.")
+    elif request.method == "POST" and form.is_valid() and device is not None:
         allowed, _why = device.verify_is_allowed()
         if not allowed:
             form.add_error("code", "Too many wrong codes in a row: wait a few seconds, then enter the code shown.")
@@ -118,7 +137,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "registration/second_factor.html",
-        {"form": form, "next": _next(request)},
+        {"form": form, "next": _next(request), "app": device is not None, "passkey": passkey},
         status=400 if form.errors else 200,
     )
 
@@ -136,11 +155,12 @@ def _qr_svg(uri: str) -> str:
 @require_http_methods(["GET", "POST"])
 def second_factor_setup(request: HttpRequest) -> HttpResponse:
     """Set up an authenticator app: scan the QR code (or type the key), then enter a code
-    to prove it works. Until then the device is unconfirmed and counts for nothing."""
+    to prove it works. Until then the device is unconfirmed and counts for nothing. Or add
+    a passkey instead (the page's other half)."""
     if not request.user.is_authenticated:
         return redirect("login")
     user = current_user(request)
-    if confirmed_device(user) is not None and not is_verified(request):
+    if has_second_factor(user) and not is_verified(request):
         return redirect(f"{reverse('second-factor')}?next={quote(_next(request))}")
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first() or TOTPDevice.objects.create(
         user=user, name="Authenticator app", confirmed=False

@@ -11,7 +11,7 @@ from notifications import views as notification_views
 from notifications.api import api_urls as notification_api_urls
 from riskassess.api import api_urls as risk_api_urls
 
-from . import second_factor, views
+from . import passkeys, second_factor, views
 from .api import AuditVerifyView, MeView, OrgUnitViewSet, TokenView
 from .api import api_urls as control_api_urls
 
@@ -39,6 +39,9 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/code/", second_factor.second_factor, name="second-factor"),
     path("accounts/code/set-up/", second_factor.second_factor_setup, name="second-factor-setup"),
+    path("accounts/passkeys/", include((passkeys.urlpatterns, "otp_webauthn"))),
+    path("accounts/security/", passkeys.sign_in_security, name="sign-in-security"),
+    path("accounts/security/passkeys/<int:pk>/remove/", passkeys.passkey_remove, name="passkey-remove"),
     path("incidents/", include("incidents.urls")),
     path("incidents/", include("riskassess.urls")),
     path("tasks/", notification_views.my_tasks, name="tasks"),

@@ -7,6 +7,7 @@ filesystem Celery broker under ``var/``, console email. ``DATABASE_URL``, ``REDI
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONCE, NONE, SELF
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp_webauthn",
     "breachdesk",
     "incidents",
     "notifications",
@@ -211,7 +213,15 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="breachdesk@localhost
 # A worker keeps its connection to the mail server open between notifications, and closes
 # it after this many seconds without one (mail servers drop idle clients after a while).
 EMAIL_IDLE_SECONDS = env.int("EMAIL_IDLE_SECONDS", default=30)
-SERVICE_BASE_URL = env.str("SERVICE_BASE_URL", default="http://127.0.0.1:8000")
+SERVICE_BASE_URL = env.str("SERVICE_BASE_URL", default="http://localhost:8000")
+
+# Passkeys (django-otp-webauthn) as a second factor, never instead of the password. They are
+# bound to the service's domain name (browsers refuse an IP address: use localhost locally).
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = "BreachDesk"
+OTP_WEBAUTHN_RP_ID = urlsplit(SERVICE_BASE_URL).hostname or "localhost"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = ["{0.scheme}://{0.netloc}".format(urlsplit(SERVICE_BASE_URL))]
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = "breachdesk.passkeys"
 
 # Celery: the database rows are the truth for every deadline; the broker only wakes
 # workers up (DESIGN.md "Timers that cannot be lost").

@@ -4,16 +4,20 @@ when wrong (and audited), and not asked of API tokens."""
 
 from __future__ import annotations
 
+import os
 import re
 from base64 import b32decode
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
 from django.test import Client
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 from rest_framework.test import APIClient
 
 from breachdesk.models import AuditEvent
@@ -118,3 +122,91 @@ def test_admin_staff_need_it_too(org):
     response = client.get("/admin/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/code/set-up/")
+
+
+# Passkeys (django-otp-webauthn). The ceremonies themselves run in a real browser with a
+# virtual authenticator: tests/test_browser_passkeys.py.
+
+
+def make_passkey(user: Any, name: str = "Work laptop") -> WebAuthnCredential:
+    return WebAuthnCredential.objects.create(
+        user=user,
+        name=name,
+        confirmed=True,
+        credential_id=os.urandom(32),
+        public_key=os.urandom(77),
+        sign_count=0,
+        transports=["internal"],
+    )
+
+
+def verified_with(client: Client, username: str, device: Any) -> None:
+    """Signed in with the password and this second factor (as django-otp records it)."""
+    client.post("/accounts/login/", {"username": username, "password": DEMO_PASSWORD})
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+def test_a_password_alone_cannot_add_a_passkey_for_someone_who_has_a_second_factor(org):
+    TOTPDevice.objects.create(user=org["siro"], name="Authenticator app", confirmed=True)
+    client = Client()
+    client.post("/accounts/login/", {"username": "siro", "password": DEMO_PASSWORD})
+    refused = client.post("/accounts/passkeys/registration/begin/")
+    assert refused.status_code == 403
+    assert "verify your identity first" in refused.json()["detail"]
+    assert "otp_webauthn_register_state" not in client.session
+    assert client.get("/accounts/security/")["Location"] == "/accounts/code/?next=/accounts/security/"
+    # Someone with no second factor yet may add a passkey as their first.
+    first = Client()
+    first.post("/accounts/login/", {"username": "dpo", "password": DEMO_PASSWORD})
+    options = first.post("/accounts/passkeys/registration/begin/")
+    assert options.status_code == 200
+    assert options.json()["rp"] == {"name": "BreachDesk", "id": "localhost"}
+    assert "otp_webauthn_register_state" in first.session
+
+
+def test_someone_with_only_a_passkey_is_offered_it_and_not_a_code(org):
+    make_passkey(org["siro"])
+    client = Client()
+    client.post("/accounts/login/", {"username": "siro", "password": DEMO_PASSWORD})
+    asked = client.get("/dashboard/")
+    assert asked["Location"] == "/accounts/code/?next=/dashboard/"
+    page = client.get(asked["Location"]).content.decode()
+    assert 'id="passkey-verification-button"' in page
+    assert 'name="code"' not in page
+    refused = client.post("/accounts/code/", {"code": "123456"})
+    assert refused.status_code == 400
+    assert "You have not set up an authenticator app: use your passkey." in refused.content.decode()
+    assert client.get("/dashboard/").status_code == 302  # still not through
+    # Signing in with a passkey instead of the password: not offered.
+    anonymous = Client().post("/accounts/passkeys/authentication/begin/")
+    assert anonymous["Location"].startswith("/accounts/login/")
+
+
+def test_passkeys_are_listed_and_removed_but_never_the_last_second_factor_of_a_role_that_needs_one(org):
+    laptop = make_passkey(org["siro"], "Work laptop")
+    phone = make_passkey(org["siro"], "Phone")
+    someone_elses = make_passkey(org["dpo"], "DPO's key")
+    client = Client()
+    verified_with(client, "siro", laptop)
+
+    page = client.get("/accounts/security/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Work laptop" in body
+    assert "Phone" in body
+    assert "DPO&#x27;s key" not in body
+    assert "Not set up." in body  # no authenticator app
+
+    assert client.post(f"/accounts/security/passkeys/{someone_elses.pk}/remove/").status_code == 404
+    removed = client.post(f"/accounts/security/passkeys/{phone.pk}/remove/", follow=True)
+    assert "Phone removed: it can no longer be used to sign in to BreachDesk." in removed.content.decode()
+    assert not WebAuthnCredential.objects.filter(pk=phone.pk).exists()
+    kept = client.post(f"/accounts/security/passkeys/{laptop.pk}/remove/", follow=True)
+    assert "This is your only way to confirm it is you" in kept.content.decode()
+    assert WebAuthnCredential.objects.filter(pk=laptop.pk).exists()
+    assert WebAuthnCredential.objects.filter(pk=someone_elses.pk).exists()
+    assert list(AuditEvent.objects.filter(action="auth.passkey_removed").values_list("actor__username", "before")) == [
+        ("siro", {"passkey": phone.pk})
+    ]
