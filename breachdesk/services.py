@@ -78,7 +78,7 @@ def role_assign(*, user: User, role: Role, unit: OrgUnit) -> RoleAssignment:
 
 def line_manager_set(*, user: User, manager: User | None) -> None:
     with transaction.atomic():
-        profile = Profile.objects.select_for_update().get(user=user)
+        profile = Profile.objects.select_for_update(no_key=True).get(user=user)
         if profile.line_manager_id == (manager.pk if manager else None):
             return
         before = profile.line_manager_id

@@ -594,7 +594,7 @@ def dataset_cancel(*, dataset: LostDataSet, actor: User) -> LostDataSet:
         raise PermissionDenied("Only managers, the ISR, ISIM, Chief Officer, SCS, DPO or SIRO can cancel.")
     now = timezone.now()
     with transaction.atomic():
-        locked = LostDataSet.objects.select_for_update().get(pk=dataset.pk)
+        locked = LostDataSet.objects.select_for_update(no_key=True).get(pk=dataset.pk)
         if locked.status not in (DataSetStatus.QUEUED, DataSetStatus.PROCESSING):
             raise ValidationError({"__all__": ["Only a data set that is waiting or being processed can be cancelled."]})
         if locked.cancel_requested_at is None:
@@ -622,7 +622,7 @@ def _cancelled_message(dataset: LostDataSet) -> str:
 def _claim(dataset_id: int | None) -> LostDataSet | None:
     now = timezone.now()
     stale = Q(status=DataSetStatus.PROCESSING, heartbeat_at__lt=now - STALE_AFTER)
-    qs = LostDataSet.objects.select_for_update(skip_locked=True, of=("self",))
+    qs = LostDataSet.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
     if dataset_id is not None:
         qs = qs.filter(Q(status=DataSetStatus.QUEUED) | stale, pk=dataset_id)
     else:  # the sweep: jobs whose message was lost (after a grace), or whose worker died
@@ -711,7 +711,7 @@ def dataset_process(*, dataset_id: int | None = None, on_chunk: Callable[[int], 
         if done == 0:
             raise DataSetError("No row of the file has any value in a mapped column.")
         with transaction.atomic():
-            locked = LostDataSet.objects.select_for_update().get(pk=dataset.pk)
+            locked = LostDataSet.objects.select_for_update(no_key=True).get(pk=dataset.pk)
             if locked.cancel_requested_at is not None:
                 raise Cancelled
             mark = time.monotonic()
@@ -821,7 +821,7 @@ def datasets_rekey(*, chunk: int = 50_000) -> list[tuple[LostDataSet, int]]:
             return rekey(value.bytes).hex() if value is not None else None
 
         with transaction.atomic():
-            locked = LostDataSet.objects.select_for_update().get(pk=dataset.pk)
+            locked = LostDataSet.objects.select_for_update(no_key=True).get(pk=dataset.pk)
             if locked.key_version >= ring.version:
                 continue
             rows = PersonRecord.objects.filter(dataset_id=dataset.pk).values_list("row", *TOKEN_COLUMNS).order_by("row")

@@ -64,7 +64,7 @@ def risk_assessment_create(*, incident: Incident, actor: User, data: dict[str, A
         pop_min = pop_max = exact  # an exact figure replaces the range
     now = timezone.now()
     with transaction.atomic():
-        Incident.objects.select_for_update().filter(pk=incident.pk).first()  # one version number at a time
+        Incident.objects.select_for_update(no_key=True).filter(pk=incident.pk).first()  # one version number at a time
         version = (RiskAssessment.objects.filter(incident=incident).aggregate(v=Max("version"))["v"] or 0) + 1
         sev = outcome.severity
         assessment = RiskAssessment.objects.create(

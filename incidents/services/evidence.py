@@ -100,7 +100,7 @@ def evidence_attach(
         # outlives a row rolled back by some caller's outer transaction.
         with transaction.atomic(durable=True):
             # Closing may have happened while the file was being written.
-            locked = Incident.objects.select_for_update().only("status").get(pk=incident.pk)
+            locked = Incident.objects.select_for_update(no_key=True).only("status").get(pk=incident.pk)
             require_open(locked, what="attach evidence")
             evidence = Evidence.objects.create(
                 incident=incident,

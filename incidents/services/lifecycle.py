@@ -66,7 +66,7 @@ def incident_transition(*, incident: Incident, actor: User, target: str, reason:
     if len(reason) > 5_000:
         raise ValidationError({"reason": ["The reason must be 5,000 characters or fewer"]})
     with transaction.atomic():
-        locked = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
+        locked = Incident.objects.select_for_update(of=("self",), no_key=True).get(pk=incident.pk)
         transition = next((t for t in transitions_from(locked.status) if t.target == target), None)
         if transition is None:
             raise ValidationError(

@@ -135,7 +135,9 @@ def action_finish(*, action: Action, actor: User, done: bool, text: str) -> Acti
     field, label = ("outcome", "what was done") if done else ("explanation", "why it was not done")
     cleaned = _text(text, field=field, label=label)
     with transaction.atomic():
-        locked = Action.objects.select_for_update(of=("self",)).select_related("incident").get(pk=action.pk)
+        locked = (
+            Action.objects.select_for_update(of=("self",), no_key=True).select_related("incident").get(pk=action.pk)
+        )
         if locked.kind == ActionKind.CONTAINMENT:
             require_open(locked.incident, what="change containment actions")
         if locked.state != ActionState.OPEN:

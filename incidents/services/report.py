@@ -169,7 +169,9 @@ def incident_update(*, incident: Incident, actor: User, changes: dict[str, Any])
     if incident.status == Status.CLOSED:
         raise ValidationError({"__all__": ["A closed incident cannot be changed; re-open it first"]})
     with transaction.atomic():
-        locked = Incident.objects.select_for_update(of=("self",)).select_related("org_unit").get(pk=incident.pk)
+        locked = (
+            Incident.objects.select_for_update(of=("self",), no_key=True).select_related("org_unit").get(pk=incident.pk)
+        )
         merged = {f: getattr(locked, f) for f in ("discovered_at", "occurred_at")}
         merged.update(changes)
         errors = incident_errors(merged, now=timezone.now(), partial=True)

@@ -50,7 +50,7 @@ def tracker_form_update(
         raise ValidationError(errors)
     with transaction.atomic():
         # The incident's row lock orders concurrent updates, so versions never collide.
-        locked = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
+        locked = Incident.objects.select_for_update(of=("self",), no_key=True).get(pk=incident.pk)
         previous = TrackerFormVersion.objects.filter(incident=locked).order_by("-version").first()
         if previous is not None and all(getattr(previous, f) == v for f, v in cleaned.items()):
             raise ValidationError({"__all__": [f"Nothing has changed since version {previous.version}"]})
@@ -203,7 +203,9 @@ def enquiry_update(*, enquiry: Enquiry, actor: User, changes: dict[str, Any]) ->
     if unknown:
         raise ValidationError({f: ["This field cannot be changed here"] for f in sorted(unknown)})
     with transaction.atomic():
-        locked = Enquiry.objects.select_for_update(of=("self",)).select_related("incident").get(pk=enquiry.pk)
+        locked = (
+            Enquiry.objects.select_for_update(of=("self",), no_key=True).select_related("incident").get(pk=enquiry.pk)
+        )
         merged = {f: getattr(locked, f) for f in (*ENQUIRY_UPDATABLE, "kind", "received_at", "person_name")}
         for field, value in changes.items():
             merged[field] = value.strip() if isinstance(value, str) else value

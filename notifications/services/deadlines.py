@@ -74,7 +74,7 @@ def deadlines_start_for_incident(*, incident: Incident, actor: User) -> list[Dea
 
 def _locked(incident: Incident, code: DeadlineCode) -> Deadline | None:
     return (
-        Deadline.objects.select_for_update(of=("self",))
+        Deadline.objects.select_for_update(of=("self",), no_key=True)
         .select_related("incident__org_unit")
         .filter(incident=incident, code=code)
         .first()
@@ -172,7 +172,7 @@ def _mark_missed(deadline: Deadline) -> None:
 
 def on_due_timer(timer: Timer) -> None:
     deadline = (
-        Deadline.objects.select_for_update(of=("self",))
+        Deadline.objects.select_for_update(of=("self",), no_key=True)
         .select_related("incident__org_unit")
         .get(pk=_id(timer.deadline_id))
     )
@@ -185,7 +185,7 @@ def on_reminder_timer(timer: Timer) -> None:
     from .escalations import notification_create
 
     deadline = (
-        Deadline.objects.select_for_update(of=("self",))
+        Deadline.objects.select_for_update(of=("self",), no_key=True)
         .select_related("incident__org_unit")
         .get(pk=_id(timer.deadline_id))
     )
@@ -350,7 +350,7 @@ def ico_submission_record(
 def investigation_start(*, incident: Incident, actor: User) -> Incident:
     """PC02-14: the investigation begins (within the first day)."""
     with transaction.atomic():
-        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        locked = Incident.objects.select_for_update(no_key=True).get(pk=incident.pk)
         if locked.status == Status.CLOSED:
             raise ValidationError({"status": ["A closed incident cannot be investigated; re-open it first"]})
         now = timezone.now()
@@ -407,7 +407,7 @@ def deadlines_follow_discovery(*, incident: Incident, old: datetime, new: dateti
         return []
     moved = []
     shift = old - new
-    for deadline in Deadline.objects.select_for_update().filter(
+    for deadline in Deadline.objects.select_for_update(no_key=True).filter(
         incident=incident, state=DeadlineState.PENDING, starts_at=old, due_at__isnull=False
     ):
         before = deadline.due_at

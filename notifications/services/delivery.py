@@ -186,7 +186,7 @@ def notification_send(*, notification_id: int | None) -> bool:
     wake-up a no-op: one email per notification."""
     with transaction.atomic(savepoint=False):  # the timer's transaction, when there is one
         notification = (
-            Notification.objects.select_for_update(of=("self",))
+            Notification.objects.select_for_update(of=("self",), no_key=True)
             .select_related("incident__org_unit", "recipient", "escalation")
             .get(pk=_id(notification_id))
         )
@@ -281,7 +281,7 @@ def notification_remind(*, notification_id: int | None) -> bool:
     """Send a reminder to a recipient who has not confirmed (PC02-9)."""
     with transaction.atomic(savepoint=False):  # the timer's transaction, when there is one
         notification = (
-            Notification.objects.select_for_update(of=("self",))
+            Notification.objects.select_for_update(of=("self",), no_key=True)
             .select_related("incident__org_unit", "recipient", "escalation")
             .get(pk=_id(notification_id))
         )

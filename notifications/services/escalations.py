@@ -237,7 +237,7 @@ def escalate_unconfirmed(*, notification: Notification, reason: str) -> Notifica
 
 def on_timeout_timer(timer: Timer) -> None:
     notification = (
-        Notification.objects.select_for_update(of=("self",))
+        Notification.objects.select_for_update(of=("self",), no_key=True)
         .select_related("incident__org_unit", "escalation", "recipient")
         .get(pk=_id(timer.notification_id))
     )
@@ -328,7 +328,7 @@ def notification_acknowledge(
         raise ValidationError({"note": [f"The note must be {REASON_MAX:,} characters or fewer"]})
     with transaction.atomic():
         notification = (
-            Notification.objects.select_for_update(of=("self",))
+            Notification.objects.select_for_update(of=("self",), no_key=True)
             .select_related("incident__org_unit", "escalation", "recipient")
             .get(pk=_id(notification_id))
         )
@@ -382,7 +382,7 @@ def _withdraw_replacements(notification: Notification) -> list[int]:
     withdrawn = []
     current = notification.escalated_to
     while current is not None:
-        locked = Notification.objects.select_for_update().get(pk=current.pk)
+        locked = Notification.objects.select_for_update(no_key=True).get(pk=current.pk)
         if locked.state in (NotificationState.SCHEDULED, NotificationState.SENT):
             locked.state = NotificationState.CANCELLED
             locked.save(update_fields=["state"])
@@ -512,7 +512,7 @@ def approval_decide(*, approval_id: int, by: User, approve: bool, reason: str = 
         raise ValidationError({"reason": [f"The reason must be {REASON_MAX:,} characters or fewer"]})
     with transaction.atomic():
         approval = (
-            Approval.objects.select_for_update(of=("self",))
+            Approval.objects.select_for_update(of=("self",), no_key=True)
             .select_related("escalation", "incident__org_unit")
             .get(pk=approval_id)
         )
@@ -541,7 +541,7 @@ def approval_decide(*, approval_id: int, by: User, approve: bool, reason: str = 
             notification_acknowledge(
                 notification_id=own.pk, by=by, method=AckMethod.IN_APP, note="Confirmed by deciding the escalation"
             )
-        escalation = Escalation.objects.select_for_update().get(pk=approval.escalation_id)
+        escalation = Escalation.objects.select_for_update(no_key=True).get(pk=approval.escalation_id)
         step = _step_required(escalation, approval.step)
         if approve:
             users = {

@@ -181,7 +181,7 @@ def _claim(batch_id: int | None) -> LetterBatch | None:
     runnable = Q(state=LetterBatchState.QUEUED) | Q(
         state=LetterBatchState.PROCESSING, heartbeat_at__lt=now - STALE_AFTER
     )
-    qs = LetterBatch.objects.select_for_update(skip_locked=True, of=("self",)).filter(runnable)
+    qs = LetterBatch.objects.select_for_update(skip_locked=True, of=("self",), no_key=True).filter(runnable)
     if batch_id is not None:
         qs = qs.filter(pk=batch_id)
     else:
@@ -295,7 +295,7 @@ def letter_batch_retry(*, batch: LetterBatch, actor: User) -> LetterBatch:
     if not user_has_role(actor, PLAN_ROLES):
         raise PermissionDenied("Only managers, the ISR, ISIM, Chief Officer, SCS, DPO and SIRO can send letters.")
     with transaction.atomic():
-        locked = LetterBatch.objects.select_for_update().get(pk=batch.pk)
+        locked = LetterBatch.objects.select_for_update(no_key=True).get(pk=batch.pk)
         if locked.state != LetterBatchState.FAILED:
             raise ValidationError({"__all__": ["Only a failed batch can be tried again"]})
         locked.state, locked.error, locked.done, locked.finished_at = LetterBatchState.QUEUED, "", 0, None

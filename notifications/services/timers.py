@@ -140,7 +140,7 @@ def timers_cancel(
         # its row and is about to lock the notification or deadline the caller holds, so
         # waiting would deadlock. Every handler re-reads its notification or deadline under
         # lock and does nothing once it has been confirmed, withdrawn, met or moved.
-        ids = list(qs.select_for_update(skip_locked=True).values_list("pk", flat=True))
+        ids = list(qs.select_for_update(skip_locked=True, no_key=True).values_list("pk", flat=True))
         # Rotating the token as well makes any wake-up already in flight a no-op.
         return Timer.objects.filter(pk__in=ids).update(state=TimerState.CANCELLED, token=uuid.uuid4())
 
@@ -149,7 +149,7 @@ def timer_fire(*, timer_id: int, token: str) -> bool:
     """The ETA path: fire this timer if it is still pending, due, and armed with ``token``."""
     with transaction.atomic():
         timer = (
-            Timer.objects.select_for_update(skip_locked=True)
+            Timer.objects.select_for_update(skip_locked=True, no_key=True)
             .filter(pk=timer_id, state=TimerState.PENDING, token=token, due_at__lte=timezone.now())
             .first()
         )
@@ -166,7 +166,7 @@ def timers_sweep(*, limit: int = 200) -> int:
     for _ in range(limit):
         with transaction.atomic():
             timer = (
-                Timer.objects.select_for_update(skip_locked=True)
+                Timer.objects.select_for_update(skip_locked=True, no_key=True)
                 .filter(state=TimerState.PENDING, due_at__lte=timezone.now())
                 .order_by("due_at", "id")
                 .first()

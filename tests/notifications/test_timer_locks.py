@@ -1,11 +1,15 @@
 """Locks between people and the worker, on PostgreSQL with real concurrent transactions.
+Both deadlocks here were found by the soak (bench/soak.py), each as a 500 for a person.
 
-Found by the soak (bench/soak.py): a worker firing a timer holds the timer's row and then
-locks its notification; someone confirming receipt holds the notification and then cancelled
-its timers, so each waited for the other and PostgreSQL killed one ("deadlock detected"):
-the person got a 500, or the timer was pushed back a minute. Cancelling now skips a timer
-that is being fired; its handler, which re-reads the notification under lock, finds nothing
-left to do."""
+1. A worker firing a timer holds the timer's row and then locks its notification; someone
+   confirming receipt held the notification and then cancelled its timers. Cancelling now
+   skips a timer being fired; its handler re-reads the notification under lock and finds
+   nothing left to do.
+2. A worker holding the audit chain's head had written a row naming an incident (a timer, a
+   notification), whose foreign key PostgreSQL checks at commit with a KEY SHARE lock on the
+   incident; someone recording an assessment held the incident FOR UPDATE, which that lock
+   waits for, and then waited for the audit head. Rows are now locked FOR NO KEY UPDATE,
+   which serialises changes just the same but lets rows naming them be written."""
 
 from __future__ import annotations
 
@@ -17,10 +21,14 @@ import time_machine
 from django.db import connection, transaction
 from django.utils import timezone
 
+from breachdesk.audit import audit_record, audit_verify
 from notifications.choices import AckMethod, NotificationState, TimerKind, TimerState
 from notifications.models import Notification, Timer
 from notifications.services import notification_acknowledge, timers_sweep
+from riskassess.models import RiskAssessment
+from riskassess.services import risk_assessment_create
 from tests.factories import IncidentFactory
+from tests.riskassess.test_services import JTRACK
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -82,3 +90,42 @@ def test_confirming_receipt_while_a_worker_fires_the_alternates_timer_does_not_d
     alternate.refresh_from_db()
     assert alternate.state == NotificationState.CANCELLED
     assert emails_about_the_alternate() == emails_before == 1
+
+
+def test_recording_an_assessment_while_a_worker_writes_about_the_same_incident_does_not_deadlock(org):
+    incident = IncidentFactory(reporter=org["reporter"])
+    writing, assessing = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        """What firing a timer does: append to the audit chain (holding its head until the
+        commit) and write a row naming the incident (its key checked at the commit)."""
+        try:
+            with transaction.atomic():
+                audit_record(actor=None, action="test.worker", object_type="incident", object_id=incident.pk)
+                Timer.objects.create(
+                    kind=TimerKind.DEADLINE_DUE, incident=incident, due_at=timezone.now(), created_at=timezone.now()
+                )
+                writing.set()
+                assessing.wait(10)
+                threading.Event().wait(0.3)  # the assessment has locked the incident meanwhile
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert writing.wait(10)
+    assessing.set()
+    try:
+        risk_assessment_create(incident=incident, actor=org["dpo"], data=dict(JTRACK))
+    except BaseException as exc:
+        errors.append(exc)
+    thread.join(20)
+
+    assert not thread.is_alive()
+    assert errors == []
+    assert RiskAssessment.objects.filter(incident=incident).count() == 1
+    assert Timer.objects.filter(incident=incident, kind=TimerKind.DEADLINE_DUE).count() >= 1
+    assert audit_verify().ok
