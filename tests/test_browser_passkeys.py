@@ -66,6 +66,8 @@ def test_the_siro_adds_a_passkey_then_signs_in_with_it(
         sign_in_with_password(page, "siro")
         expect(page).to_have_url(re.compile(r"/accounts/code/set-up/"))
         expect(page.get_by_role("heading", name="Set up a second step at sign-in")).to_be_visible()
+        expect(page.get_by_role("button", name="Add a passkey")).to_be_visible()
+        shot(page, "second-factor-set-up")
         page.get_by_role("button", name="Add a passkey").click()
         expect(page).to_have_url(re.compile(r"^[^?]*/incidents/$"))
         passkey = WebAuthnCredential.objects.get(user=org["siro"])

@@ -164,6 +164,13 @@ def test_a_password_alone_cannot_add_a_passkey_for_someone_who_has_a_second_fact
     assert options.status_code == 200
     assert options.json()["rp"] == {"name": "BreachDesk", "id": "localhost"}
     assert "otp_webauthn_register_state" in first.session
+    # A reply that is not a passkey's is refused with a message, and adds nothing.
+    for body, status in (("not json", 400), ('{"id": "x", "rawId": "x", "response": {}, "type": "public-key"}', 422)):
+        refused = first.post("/accounts/passkeys/registration/complete/", body, content_type="application/json")
+        assert refused.status_code == status, body
+        assert refused.json()["detail"]
+    assert not WebAuthnCredential.objects.filter(user=org["dpo"]).exists()
+    assert not AuditEvent.objects.filter(action="auth.passkey_added").exists()
 
 
 def test_someone_with_only_a_passkey_is_offered_it_and_not_a_code(org):

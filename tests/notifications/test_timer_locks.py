@@ -14,6 +14,7 @@ Both deadlocks here were found by the soak (bench/soak.py), each as a 500 for a 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -36,6 +37,41 @@ pytestmark = [
 ]
 
 
+def race(
+    worker_holds: Callable[[], None], worker_then: Callable[[], None], person: Callable[[], object]
+) -> list[BaseException]:
+    """A worker transaction takes its first locks (``worker_holds``); the person starts; 0.3 s
+    later the worker asks for its next lock (``worker_then``) and commits. Returns what
+    either side raised (PostgreSQL names a deadlock within its 1 s deadlock_timeout)."""
+    held, started = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with transaction.atomic():
+                worker_holds()
+                held.set()
+                started.wait(10)
+                threading.Event().wait(0.3)  # the person is under way meanwhile
+                worker_then()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert held.wait(10)
+    started.set()
+    try:
+        person()
+    except BaseException as exc:
+        errors.append(exc)
+    thread.join(20)
+    assert not thread.is_alive()
+    return errors
+
+
 def test_confirming_receipt_while_a_worker_fires_the_alternates_timer_does_not_deadlock(org, mailbox):
     with time_machine.travel(timezone.now(), tick=True) as clock:
         IncidentFactory(reporter=org["reporter"], discovered_at=timezone.now() - timedelta(minutes=2))
@@ -51,35 +87,14 @@ def test_confirming_receipt_while_a_worker_fires_the_alternates_timer_does_not_d
 
     emails_before = emails_about_the_alternate()
 
-    holding, confirming = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
+    # the worker fires the alternate's timer (timer, then notification) while the original
+    # manager confirms late, which withdraws the alternate (notification, then its timers)
+    errors = race(
+        lambda: Timer.objects.select_for_update().get(pk=timer.pk),
+        lambda: Notification.objects.select_for_update().get(pk=alternate.pk),
+        lambda: notification_acknowledge(notification_id=original.pk, by=original.recipient, method=AckMethod.IN_APP),
+    )
 
-    def worker() -> None:
-        """What timer_fire does: lock the timer's row, then the notification's."""
-        try:
-            with transaction.atomic():
-                Timer.objects.select_for_update().get(pk=timer.pk)
-                holding.set()
-                confirming.wait(10)
-                threading.Event().wait(0.3)  # the confirmation is under way meanwhile
-                Notification.objects.select_for_update().get(pk=alternate.pk)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    assert holding.wait(10)
-    confirming.set()
-    try:
-        # the original manager confirms late, which withdraws the alternate
-        notification_acknowledge(notification_id=original.pk, by=original.recipient, method=AckMethod.IN_APP)
-    except BaseException as exc:
-        errors.append(exc)
-    thread.join(20)
-
-    assert not thread.is_alive()
     assert errors == []
     alternate.refresh_from_db()
     assert alternate.state == NotificationState.CANCELLED
@@ -94,37 +109,21 @@ def test_confirming_receipt_while_a_worker_fires_the_alternates_timer_does_not_d
 
 def test_recording_an_assessment_while_a_worker_writes_about_the_same_incident_does_not_deadlock(org):
     incident = IncidentFactory(reporter=org["reporter"])
-    writing, assessing = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
 
-    def worker() -> None:
+    def worker_writes() -> None:
         """What firing a timer does: append to the audit chain (holding its head until the
         commit) and write a row naming the incident (its key checked at the commit)."""
-        try:
-            with transaction.atomic():
-                audit_record(actor=None, action="test.worker", object_type="incident", object_id=incident.pk)
-                Timer.objects.create(
-                    kind=TimerKind.DEADLINE_DUE, incident=incident, due_at=timezone.now(), created_at=timezone.now()
-                )
-                writing.set()
-                assessing.wait(10)
-                threading.Event().wait(0.3)  # the assessment has locked the incident meanwhile
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+        audit_record(actor=None, action="test.worker", object_type="incident", object_id=incident.pk)
+        Timer.objects.create(
+            kind=TimerKind.DEADLINE_DUE, incident=incident, due_at=timezone.now(), created_at=timezone.now()
+        )
 
-    thread = threading.Thread(target=worker)
-    thread.start()
-    assert writing.wait(10)
-    assessing.set()
-    try:
-        risk_assessment_create(incident=incident, actor=org["dpo"], data=dict(JTRACK))
-    except BaseException as exc:
-        errors.append(exc)
-    thread.join(20)
+    errors = race(
+        worker_writes,
+        lambda: None,  # the commit itself checks the key
+        lambda: risk_assessment_create(incident=incident, actor=org["dpo"], data=dict(JTRACK)),
+    )
 
-    assert not thread.is_alive()
     assert errors == []
     assert RiskAssessment.objects.filter(incident=incident).count() == 1
     assert Timer.objects.filter(incident=incident, kind=TimerKind.DEADLINE_DUE).count() >= 1
