@@ -13,6 +13,7 @@ the audit chain still verifies. Writes ``bench/results/results.{json,md}``.
 from __future__ import annotations
 
 import argparse
+import hmac
 import http.client
 import json
 import math
@@ -116,7 +117,55 @@ def session_login(port: int, username: str, password: str) -> str:
     jar.update(cookies_from(resp))
     if resp.status != 302 or "sessionid" not in jar:
         raise SystemExit(f"login as {username}: HTTP {resp.status}, no session cookie")
+    # Where signing in leads: for a role that must use a second factor, the code page.
+    location = resp.headers.get("Location", "") if resp.headers else ""
+    for _hop in range(3):
+        if urlsplit(location).path == "/accounts/code/":
+            second_factor(port, username, jar)
+            break
+        if not location.startswith("/"):
+            break
+        cookie = f"csrftoken={jar['csrftoken']}; sessionid={jar['sessionid']}"
+        hop = one(port, "GET", location, {"Cookie": cookie})
+        location = hop.headers.get("Location", "") if hop.status in (301, 302) and hop.headers else ""
     return f"csrftoken={jar['csrftoken']}; sessionid={jar['sessionid']}"
+
+
+def totp(key_hex: str, at: float) -> str:
+    """RFC 6238 with django-otp's defaults (SHA-1, 30 s steps, 6 digits)."""
+    counter = int(at // 30).to_bytes(8, "big")
+    digest = hmac.digest(bytes.fromhex(key_hex), counter, "sha1")
+    offset = digest[-1] & 0x0F
+    return f"{(int.from_bytes(digest[offset : offset + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def second_factor(port: int, username: str, jar: dict[str, str]) -> None:
+    """The code step after the password, for roles that must use a second factor, with the
+    authenticator app run.sh set up for them (BENCH_TOTP_KEY). A code is accepted once per
+    30-second step, so a refused one is retried with the next step's."""
+    key = os.environ.get("BENCH_TOTP_KEY", "")
+    if not key:
+        raise SystemExit(f"{username} must use a second factor: set BENCH_TOTP_KEY (run.sh does)")
+    for attempt in range(2):
+        cookie = f"csrftoken={jar['csrftoken']}; sessionid={jar['sessionid']}"
+        page = one(port, "GET", "/accounts/code/", {"Cookie": cookie})
+        match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.body)
+        if page.status != 200 or match is None:
+            raise SystemExit(f"code page for {username}: HTTP {page.status}")
+        if attempt:
+            time.sleep(30 - time.time() % 30 + 0.5)
+        form = urlencode({"code": totp(key, time.time()), "csrfmiddlewaretoken": match.group(1).decode()})
+        resp = one(
+            port,
+            "POST",
+            "/accounts/code/",
+            {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+            form.encode(),
+        )
+        jar.update(cookies_from(resp))
+        if resp.status == 302:
+            return
+    raise SystemExit(f"second factor for {username}: HTTP {resp.status}")
 
 
 def api_token(port: int, username: str, password: str) -> str:

@@ -104,6 +104,20 @@ for u in get_user_model().objects.filter(username__in=[p[0] for p in PEOPLE]):
 "
 fi
 
+step "Authenticator apps for the roles that must use a second factor (key fresh each run)"
+BENCH_TOTP_KEY="$("$PY" -c 'import secrets; print(secrets.token_hex(20))')"
+export BENCH_TOTP_KEY
+"$PY" manage.py shell -c "
+import os
+from django.contrib.auth import get_user_model
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from breachdesk.second_factor import requires_second_factor
+for u in get_user_model().objects.filter(is_active=True):
+    if requires_second_factor(u):
+        TOTPDevice.objects.filter(user=u).delete()
+        TOTPDevice.objects.create(user=u, name='bench', confirmed=True, key=os.environ['BENCH_TOTP_KEY'])
+"
+
 "$PY" manage.py collectstatic --noinput -v0
 
 step "Start gunicorn ($WORKERS workers x $THREADS threads) on 127.0.0.1:$PORT"

@@ -166,6 +166,16 @@ def _append(events: list[dict[str, Any]]) -> None:
         head.save(update_fields=["seq", "hash"])
 
 
+def change_key(prefix: str, *parts: Any) -> str:
+    """A cache key that changes whenever anything is recorded. It holds the head of the audit
+    chain, and every change anywhere is an audit event written in the change's own
+    transaction, so what is cached under the key is worked out again after any change; with
+    nothing recorded, it is one small read and one cache read."""
+    head = AuditChainHead.objects.filter(id=1).values_list("seq", "hash").first() or (0, "")
+    key = json.dumps([list(head), *parts], default=str)
+    return f"{prefix}:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     ok: bool

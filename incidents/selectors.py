@@ -50,7 +50,7 @@ def incidents_for_user(user: User | AnonymousUser) -> QuerySet[Incident]:
     visible = Q(reporter_id__in=reporter_ids)
     # Whoever has been told about an incident may read it (PC02-8's national list included).
     # A subquery, not a literal id list: a manager's notification history grows without bound.
-    told = Notification.objects.filter(recipient=user)
+    told = Notification.objects.filter(recipient=user).order_by()  # the model's ordering joins incidents
     # Notifications are never deleted, so once someone has been told about thousands they
     # always will have been: remember it rather than count again on every page. (The flag
     # only chooses between two equivalent queries; a stale one could never widen access.)
@@ -61,7 +61,8 @@ def incidents_for_user(user: User | AnonymousUser) -> QuerySet[Incident]:
         # Told about thousands (a line manager over years): hashing them all costs every
         # page 20-150 ms, so each candidate row is probed on the (recipient, incident)
         # index instead, and only when the cheaper conditions have not already matched. A
-        # scalar subquery, because PostgreSQL hashes an IN or EXISTS subquery whole.
+        # scalar subquery, because PostgreSQL hashes an IN or EXISTS subquery whole; unordered,
+        # as any one row answers.
         probe = told.filter(incident_id=OuterRef("pk")).values("pk")[:1]
         visible |= Q(IsNull(Subquery(probe), False))
     elif told_count:

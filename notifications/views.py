@@ -8,6 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from breachdesk.audit import change_key
 from breachdesk.choices import GLOBAL_ROLES, UNIT_SCOPED_ROLES, Role
 from breachdesk.http import current_user
 from breachdesk.selectors import user_has_role
@@ -81,24 +84,39 @@ def ack_link(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_GET
 def my_tasks(request: HttpRequest) -> HttpResponse:
-    watches_repeats = user_has_role(request.user, REPEAT_WATCHERS)
+    user = current_user(request)
     all_actions = request.GET.get("actions") == "all"
-    actions = open_actions_for_user(current_user(request))
-    my_actions = list(actions if all_actions else actions[: selectors.TASKS_SHOWN + 1])
+    # Worked out again after any recorded change (change_key), and at least every hour, as
+    # "escalated in the last 14 days" and the recurrence window move with the clock.
+    key = change_key("tasks", user.pk, all_actions, timezone.now().strftime("%Y-%m-%dT%H"))
+    lists = cache.get(key)
+    if lists is None:
+        lists = _task_lists(user, all_actions=all_actions)
+        cache.set(key, lists, settings.TASKS_CACHE_SECONDS)
     return render(
         request,
         "notifications/tasks.html",
         {
-            "tasks": selectors.tasks_for_user(request.user),
-            "my_actions": my_actions if all_actions else my_actions[: selectors.TASKS_SHOWN],
-            "more_actions": not all_actions and len(my_actions) > selectors.TASKS_SHOWN,
-            "repeats": list(recurring_for_user(request.user)[: selectors.TASKS_SHOWN]) if watches_repeats else [],
+            **lists,
             "recurrence_window_days": settings.RECURRENCE_WINDOW_DAYS,
             "today": timezone.localdate(),
             "decision_form": ApprovalDecisionForm(),
             "phone_form": PhoneConfirmationForm(),
         },
     )
+
+
+def _task_lists(user: User, *, all_actions: bool) -> dict[str, Any]:
+    """Everything on a person's task page that comes from the database."""
+    actions = open_actions_for_user(user)
+    my_actions = list(actions if all_actions else actions[: selectors.TASKS_SHOWN + 1])
+    watches_repeats = user_has_role(user, REPEAT_WATCHERS)
+    return {
+        "tasks": selectors.tasks_for_user(user),
+        "my_actions": my_actions if all_actions else my_actions[: selectors.TASKS_SHOWN],
+        "more_actions": not all_actions and len(my_actions) > selectors.TASKS_SHOWN,
+        "repeats": list(recurring_for_user(user)[: selectors.TASKS_SHOWN]) if watches_repeats else [],
+    }
 
 
 @require_POST

@@ -15,6 +15,19 @@ from rest_framework.test import APIClient
 DEMO_PASSWORD = "demo-password-for-tests"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_local_cache() -> None:
+    """Each test starts with an empty in-process cache, as it starts with an empty database:
+    the local-memory cache (used when no REDIS_URL is set) lives as long as the process, and
+    SQLite reuses the ids a rolled-back test used, so a cache key could otherwise repeat."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    for cache in caches.all():
+        if isinstance(cache, LocMemCache):
+            cache.clear()
+
+
 @pytest.fixture
 def org(db: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, User]:
     """The demo organisation of API.md, created by the real seed_demo command."""

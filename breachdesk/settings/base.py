@@ -204,6 +204,8 @@ LETTER_BATCH_MAX = env.int("LETTER_BATCH_MAX", default=100_000)
 # How long the SIRO dashboard's figures are kept in the cache at most; any recorded change
 # makes them be worked out again sooner (notifications/dashboard.py, figures_key).
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=600)
+# The same for each person's task lists (notifications/views.py, my_tasks).
+TASKS_CACHE_SECONDS = env.int("TASKS_CACHE_SECONDS", default=600)
 # Recurrence (DOMAIN.md s.7): similar incidents within this many days of each other.
 RECURRENCE_WINDOW_DAYS = env.int("RECURRENCE_WINDOW_DAYS", default=90)
 

@@ -287,3 +287,17 @@ def test_all_late_is_zero_per_cent_on_time(org):
     assert (by_code["ico_notified"].met, by_code["ico_notified"].missed) == (0, 3)
     assert by_code["ico_notified"].rate == "0%"
     assert (by_code["investigation_started"].missed, by_code["investigation_started"].rate) == (3, "0%")
+
+
+def test_missed_clocks_are_kept_until_a_change_is_recorded_and_the_live_ones_are_read_each_time(org, seeded):
+    with time_machine.travel(timezone.now() + timedelta(hours=2), tick=False):
+        before = clock_panel(org["siro"], last_week())  # overdue, not yet recorded as missed
+        assert (before.overdue_total, before.missed_total) == (2, 0)
+        with CaptureQueriesContext(connection) as again:
+            clock_panel(org["siro"], last_week())
+        read = [q["sql"] for q in again.captured_queries]
+        assert not any("'missed'" in sql for sql in read), "nothing recorded: the missed clocks are not read again"
+        assert any("'pending'" in sql for sql in read), "clocks that run out as time passes are read every time"
+        timers_sweep()  # records the misses
+        after = clock_panel(org["siro"], last_week())
+    assert (after.overdue_total, after.missed_total) == (0, 3)

@@ -193,3 +193,42 @@ def test_the_decision_card_says_the_assessments_finding_in_plain_words(org, asse
     )
     assert finding in page
     assert "risk to people risk" not in page
+
+
+def test_the_lists_are_read_once_then_from_the_cache_until_something_is_recorded(org):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from notifications.models import Notification
+    from notifications.services import timers_sweep
+
+    first = IncidentFactory(reporter=org["reporter"])
+    timers_sweep()  # the line manager is told, which is recorded
+    client = _client(org["manager"])
+    assert f">{first.reference}</a>" in client.get("/tasks/").content.decode()
+
+    with CaptureQueriesContext(connection) as again:
+        page = client.get("/tasks/").content.decode()
+    assert f">{first.reference}</a>" in page
+    read = " ".join(q["sql"] for q in again.captured_queries)
+    assert "notifications_notification" not in read, "a view with nothing recorded reads no list again"
+    assert "incidents_action" not in read
+
+    # Confirming receipt is recorded, so the next view works the lists out again.
+    receipt = Notification.objects.get(incident=first, recipient=org["manager"])
+    assert client.post(f"/notifications/{receipt.pk}/acknowledge/").status_code == 302
+    assert f">{first.reference}</a>" not in client.get("/tasks/").content.decode()
+
+    # So is anything else anyone records: a new incident's receipt shows at once.
+    second = IncidentFactory(reporter=org["reporter"])
+    timers_sweep()
+    assert f">{second.reference}</a>" in client.get("/tasks/").content.decode()
+
+
+def test_each_person_has_their_own_cached_lists(org):
+    from notifications.services import timers_sweep
+
+    incident = IncidentFactory(reporter=org["reporter"])
+    timers_sweep()
+    assert f">{incident.reference}</a>" in _client(org["manager"]).get("/tasks/").content.decode()
+    assert f">{incident.reference}</a>" not in _client(org["press"]).get("/tasks/").content.decode()
