@@ -169,7 +169,10 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en-gb"
 # All clocks run on wall-clock time and are shown in Europe/London (DOMAIN.md s.6).
 TIME_ZONE = "Europe/London"
-USE_I18N = True
+# English only: with translation off, every label and message is used as written rather
+# than looked up in a catalogue on each use (about a tenth of a list page's processor time).
+# Dates and numbers are still formatted for LANGUAGE_CODE.
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"

