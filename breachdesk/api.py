@@ -38,6 +38,26 @@ from .selectors import (
 )
 from .services import control_check_record
 
+# Nothing this service records happened before this year; the forms say the same.
+EARLIEST_YEAR = 1990
+
+
+class DateTimeField(serializers.DateTimeField):
+    """A date and time as the forms take them: a year before 1990 is refused with a message.
+    (Before 1847 London's offset from UTC was not a whole minute, which RFC 3339 cannot write,
+    so such a date could not even be given back.)"""
+
+    default_error_messages = {
+        **serializers.DateTimeField.default_error_messages,
+        "too_early": f"Enter a year after {EARLIEST_YEAR}, like 2026.",
+    }
+
+    def to_internal_value(self, value: Any) -> Any:
+        parsed = super().to_internal_value(value)
+        if parsed.year < EARLIEST_YEAR:
+            self.fail("too_early")
+        return parsed
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """A service's ValidationError becomes a 400 naming each bad field, like DRF's own; its

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from breachdesk.api import DateTimeField
 from breachdesk.choices import GLOBAL_ROLES, UNIT_SCOPED_ROLES
 from breachdesk.http import current_user
 from breachdesk.selectors import user_has_role
@@ -189,6 +190,7 @@ class ApprovalDeclineView(ApprovalDecisionView):
 
 class IcoSubmissionSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=IcoSubmissionKind.choices)
+    submitted_at = DateTimeField()
     recorded_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -251,7 +253,7 @@ class DeadlineDetailSerializer(serializers.ModelSerializer):
 
 
 class DeadlineChangeSerializer(serializers.Serializer):
-    due_at = serializers.DateTimeField()
+    due_at = DateTimeField()
     reason = serializers.CharField(max_length=5000)
 
 

@@ -14,6 +14,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from breachdesk.api import DateTimeField
 from breachdesk.http import current_user
 from breachdesk.models import ControlCheck
 
@@ -147,7 +148,7 @@ class NoticeInputSerializer(serializers.Serializer):
     party = serializers.ChoiceField(choices=Party.choices)
     method = serializers.ChoiceField(choices=NoticeMethod.choices)
     recipient = serializers.CharField(max_length=300)
-    told_at = serializers.DateTimeField()
+    told_at = DateTimeField()
     summary = serializers.CharField(max_length=10_000)
     people_count = serializers.IntegerField(min_value=0, max_value=2_000_000_000, required=False, allow_null=True)
     cleared_by = _user_field(required=False, allow_null=True, default=None)
@@ -308,7 +309,7 @@ class MissingSerializer(serializers.Serializer):
 class SimilarSerializer(serializers.Serializer):
     reference = serializers.CharField(source="incident.reference")
     title = serializers.CharField(source="incident.title")
-    discovered_at = serializers.DateTimeField(source="incident.discovered_at")
+    discovered_at = DateTimeField(source="incident.discovered_at")
     earlier = serializers.BooleanField()
     reasons = serializers.ListField(child=serializers.CharField())
 
@@ -395,7 +396,7 @@ class EnquiryInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=EnquiryKind.choices)
     person_name = serializers.CharField(max_length=200)
     contact = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
-    received_at = serializers.DateTimeField()
+    received_at = DateTimeField()
     identity_verified = serializers.BooleanField(required=False, default=False)
     identity_method = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     notes = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
@@ -407,10 +408,10 @@ class EnquiryUpdateSerializer(serializers.Serializer):
     identity_method = serializers.CharField(max_length=300, required=False, allow_blank=True)
     data_held = serializers.BooleanField(required=False, allow_null=True)
     fields_held = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
-    answered_at = serializers.DateTimeField(required=False, allow_null=True)
+    answered_at = DateTimeField(required=False, allow_null=True)
     outcome = serializers.ChoiceField(choices=EnquiryOutcome.choices, required=False)
     compensation_paid = serializers.DecimalField(max_digits=10, decimal_places=2, required=False, allow_null=True)
-    apology_at = serializers.DateTimeField(required=False, allow_null=True)
+    apology_at = DateTimeField(required=False, allow_null=True)
     notes = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
 
 

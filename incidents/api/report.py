@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -16,9 +15,11 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from breachdesk.api import DateTimeField
 from breachdesk.choices import AUDIT_VERIFY_ROLES, UNIT_SCOPED_ROLES
 from breachdesk.models import AuditEvent, OrgUnit
 from breachdesk.selectors import user_has_role
+from notifications.choices import DeadlineCode
 from notifications.models import Deadline
 
 from .. import selectors, services
@@ -35,30 +36,46 @@ class DeadlineSerializer(serializers.ModelSerializer):
         fields = ["code", "title", "due_at", "state", "met_at"]
 
 
+CLOCK_COLUMNS = ("incident_id", "code", "due_at", "state", "met_at")
+
+
+def attach_clocks(incidents: list[Incident]) -> None:
+    """Each incident's clocks as plain rows, read in one query, for ``DeadlinesField``: a
+    list page has 100 clocks, and model instances joined back by a prefetch cost more than
+    the rest of reading the page."""
+    rows: dict[int, list[dict[str, Any]]] = {incident.pk: [] for incident in incidents}
+    for row in Deadline.objects.filter(incident_id__in=rows).order_by("incident_id", "id").values(*CLOCK_COLUMNS):
+        rows[row["incident_id"]].append(row)
+    for incident in incidents:
+        incident.clock_rows = rows[incident.pk]  # type: ignore[attr-defined]
+
+
 @extend_schema_field(DeadlineSerializer(many=True))
 class DeadlinesField(serializers.Field):
-    """An incident's clocks, read-only, as ``DeadlineSerializer`` gives them. A list page has
-    100 clocks: writing each out directly takes a third of the time a nested serializer takes
-    per clock, and the list is the API's busiest read."""
+    """An incident's clocks, read-only, exactly as ``DeadlineSerializer`` gives them, from the
+    rows ``attach_clocks`` read for a whole page, or else from the incident's own."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(read_only=True, **kwargs)
         self.when = serializers.DateTimeField()
 
     def get_attribute(self, instance: Incident) -> Any:
-        return instance.deadlines.all()
+        rows = getattr(instance, "clock_rows", None)
+        if rows is None:
+            rows = instance.deadlines.order_by("id").values(*CLOCK_COLUMNS)
+        return rows
 
     def to_representation(self, value: Any) -> list[dict[str, Any]]:
         when = self.when.to_representation
         return [
             {
-                "code": d.code,
-                "title": d.title,
-                "due_at": when(d.due_at) if d.due_at else None,
-                "state": d.state,
-                "met_at": when(d.met_at) if d.met_at else None,
+                "code": row["code"],
+                "title": DeadlineCode(row["code"]).label,
+                "due_at": when(row["due_at"]) if row["due_at"] else None,
+                "state": row["state"],
+                "met_at": when(row["met_at"]) if row["met_at"] else None,
             }
-            for d in value
+            for row in value
         ]
 
 
@@ -75,6 +92,8 @@ class IncidentSerializer(serializers.ModelSerializer):
     )
     approx_subjects = serializers.IntegerField(min_value=0, max_value=2_000_000_000, required=False, allow_null=True)
     approx_records = serializers.IntegerField(min_value=0, max_value=2_000_000_000, required=False, allow_null=True)
+    discovered_at = DateTimeField(help_text=Incident._meta.get_field("discovered_at").help_text)
+    occurred_at = DateTimeField(required=False, allow_null=True)
     deadlines = DeadlinesField()
 
     class Meta:
@@ -191,14 +210,13 @@ class IncidentViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> Any:
-        # Only the clock columns the serializer returns: a page of 25 incidents has 100 clocks,
-        # and each would otherwise decode its reason and its JSON list of who was told.
-        clocks = Deadline.objects.only("id", "incident_id", "code", "due_at", "state", "met_at")
-        return (
-            selectors.incidents_for_user(self.request.user)
-            .select_related("org_unit", "reporter")
-            .prefetch_related(Prefetch("deadlines", queryset=clocks))
-        )
+        return selectors.incidents_for_user(self.request.user).select_related("org_unit", "reporter")
+
+    def paginate_queryset(self, queryset: Any) -> list[Any] | None:
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            attach_clocks(page)
+        return page
 
     @extend_schema(responses=AuditEventSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)

@@ -11,6 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from breachdesk.api import EARLIEST_YEAR
 from breachdesk.models import OrgUnit
 
 from ..choices import Category, DataCategory, Encryption, SubjectCategory
@@ -68,8 +69,8 @@ class DateTimeField(forms.MultiValueField):
             naive = datetime(int(year), int(month), int(day), int(match[1]), int(match[2]))  # noqa: DTZ001
         except ValueError:
             raise ValidationError(f"The date {self.label_text} must be a real date and time") from None
-        if naive.year < 1990:
-            raise ValidationError("Enter a year after 1990, like 2026")
+        if naive.year < EARLIEST_YEAR:
+            raise ValidationError(f"Enter a year after {EARLIEST_YEAR}, like 2026")
         return timezone.make_aware(naive, timezone.get_current_timezone())
 
 
