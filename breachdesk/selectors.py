@@ -46,6 +46,14 @@ def roles_for_user(user: User | AnonymousUser) -> list[RoleAssignment]:
     return cached
 
 
+def viewer_key(user: User | AnonymousUser) -> list[Any]:
+    """Who is looking, as far as what they may see goes: their id and each role they hold,
+    and where. Part of the key of anything cached per person, so that a role given or taken
+    away (in the admin, which records no audit event) takes effect on the next view."""
+    roles = sorted((a.role, a.unit_id or 0) for a in roles_for_user(user))
+    return [user.pk, bool(getattr(user, "is_superuser", False)), roles]
+
+
 def scope_for_user(user: User | AnonymousUser) -> Scope:
     if not user.is_authenticated:
         return Scope(sees_all=False, unit_paths=())

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from breachdesk.audit import change_key
 from breachdesk.models import OrgUnit
+from breachdesk.selectors import viewer_key
 from incidents.choices import ActionKind, ActionState, Category, RootCauseKind, Status, TimelineKind
 from incidents.models import Action, Incident, RootCause, TimelineEntry
 from incidents.selectors import incidents_for_user
@@ -156,7 +157,11 @@ def clock_panel(user: User | AnonymousUser, filters: Filters, *, now: datetime |
     # is missed only by a recorded change, so the missed ones are kept until the next change
     # (change_key): counting them over a year of incidents takes 70 ms.
     key = change_key(
-        "dashboard:missed", user.pk, filters.period.key, filters.unit.code if filters.unit else "", filters.category
+        "dashboard:missed",
+        viewer_key(user),
+        filters.period.key,
+        filters.unit.code if filters.unit else "",
+        filters.category,
     )
     missed_part: tuple[list[Deadline], int] | None = cache.get(key)
     if missed_part is None:
@@ -333,7 +338,7 @@ def figures_key(user: User | AnonymousUser, filters: Filters, query: str) -> str
     recorded change (``change_key``)."""
     return change_key(
         "dashboard:figures",
-        user.pk,
+        viewer_key(user),
         filters.period.key,
         filters.unit.code if filters.unit else "",
         filters.category,

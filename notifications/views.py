@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from breachdesk.audit import change_key
 from breachdesk.choices import GLOBAL_ROLES, UNIT_SCOPED_ROLES, Role
 from breachdesk.http import current_user
-from breachdesk.selectors import user_has_role
+from breachdesk.selectors import user_has_role, viewer_key
 from incidents.selectors import incident_get_for_user, open_actions_for_user, recurring_for_user
 
 from . import selectors, services
@@ -88,7 +88,7 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
     all_actions = request.GET.get("actions") == "all"
     # Worked out again after any recorded change (change_key), and at least every hour, as
     # "escalated in the last 14 days" and the recurrence window move with the clock.
-    key = change_key("tasks", user.pk, all_actions, timezone.now().strftime("%Y-%m-%dT%H"))
+    key = change_key("tasks", viewer_key(user), all_actions, timezone.now().strftime("%Y-%m-%dT%H"))
     lists = cache.get(key)
     if lists is None:
         lists = _task_lists(user, all_actions=all_actions)

@@ -232,3 +232,17 @@ def test_each_person_has_their_own_cached_lists(org):
     timers_sweep()
     assert f">{incident.reference}</a>" in _client(org["manager"]).get("/tasks/").content.decode()
     assert f">{incident.reference}</a>" not in _client(org["press"]).get("/tasks/").content.decode()
+
+
+def test_a_role_taken_away_outside_the_services_takes_effect_on_the_next_view(org, assessed):
+    """Roles are edited in the admin, which records no audit event: the cached lists are kept
+    per role held as well as per person, so the next view is worked out again."""
+    from breachdesk.models import RoleAssignment
+
+    incident, _assessment = assessed
+    client = _client(org["dpo"])
+    assert f"task-decision-{incident.reference}" in client.get("/tasks/").content.decode()
+    events = AuditEvent.objects.count()
+    RoleAssignment.objects.filter(user=org["dpo"], role="dpo").delete()
+    assert AuditEvent.objects.count() == events  # nothing recorded
+    assert f"task-decision-{incident.reference}" not in client.get("/tasks/").content.decode()
