@@ -13,7 +13,6 @@ the audit chain still verifies. Writes ``bench/results/results.{json,md}``.
 from __future__ import annotations
 
 import argparse
-import hmac
 import http.client
 import json
 import math
@@ -33,6 +32,8 @@ from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from django_otp.oath import totp  # RFC 6238 with django-otp's defaults, as the server checks it
+
 from bench.common import RESULTS, result_path, setup_django
 from bench.verify import timed_audit_verify
 
@@ -131,14 +132,6 @@ def session_login(port: int, username: str, password: str) -> str:
     return f"csrftoken={jar['csrftoken']}; sessionid={jar['sessionid']}"
 
 
-def totp(key_hex: str, at: float) -> str:
-    """RFC 6238 with django-otp's defaults (SHA-1, 30 s steps, 6 digits)."""
-    counter = int(at // 30).to_bytes(8, "big")
-    digest = hmac.digest(bytes.fromhex(key_hex), counter, "sha1")
-    offset = digest[-1] & 0x0F
-    return f"{(int.from_bytes(digest[offset : offset + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
-
-
 def second_factor(port: int, username: str, jar: dict[str, str]) -> None:
     """The code step after the password, for roles that must use a second factor, with the
     authenticator app run.sh set up for them (BENCH_TOTP_KEY). A code is accepted once per
@@ -154,7 +147,7 @@ def second_factor(port: int, username: str, jar: dict[str, str]) -> None:
             raise SystemExit(f"code page for {username}: HTTP {page.status}")
         if attempt:
             time.sleep(30 - time.time() % 30 + 0.5)
-        form = urlencode({"code": totp(key, time.time()), "csrfmiddlewaretoken": match.group(1).decode()})
+        form = urlencode({"code": f"{totp(bytes.fromhex(key)):06d}", "csrfmiddlewaretoken": match.group(1).decode()})
         resp = one(
             port,
             "POST",
