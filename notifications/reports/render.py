@@ -5,7 +5,11 @@ top and bottom of every page with the page number."""
 
 from __future__ import annotations
 
+import gc
 import io
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,7 +83,39 @@ def bundled_only_fetcher() -> Any:
     return BundledOnly()
 
 
-def html_to_pdf(html: str, *, tagged: bool = True) -> Pdf:
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_resume = False
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause CPython's cyclic garbage collector for the block.
+
+    Laying out a document builds tens of thousands of small objects (boxes, styles, line
+    fragments) that all stay alive until the PDF is written. The collector is triggered by
+    the count of new objects, so it runs again and again during a render, each time walking
+    everything built so far, none of which is garbage yet: about a third of the time of a
+    22-page report (docs/benchmarks.md, section 3). Reference counting still frees what it
+    can meanwhile; the cycles a render leaves behind are collected once it is over, in the
+    collector's own time. Nested or concurrent pauses (threads) are counted, and the
+    collector resumes only when the last one ends, and only if it was running before."""
+    global _gc_pauses, _gc_resume
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_resume = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_resume:
+                gc.enable()
+
+
+def weasyprint_pdf(html: str, *, tagged: bool = True) -> Pdf:
     """WeasyPrint, on the HTML alone (no base URL), with a fetcher that reaches only the
     bundled static files."""
     from weasyprint import HTML  # imported here: it loads Pango, which pages do not need
@@ -90,6 +126,12 @@ def html_to_pdf(html: str, *, tagged: bool = True) -> Pdf:
     out = io.BytesIO()
     document.write_pdf(out, pdf_tags=tagged)
     return Pdf(content=out.getvalue(), pages=len(document.pages))
+
+
+def html_to_pdf(html: str, *, tagged: bool = True) -> Pdf:
+    """The PDF of ``html``, rendered with the cyclic collector paused (see above)."""
+    with cyclic_gc_paused():
+        return weasyprint_pdf(html, tagged=tagged)
 
 
 def render_pdf(kind: ReportKind | str, context: dict[str, Any]) -> Pdf:

@@ -3,12 +3,14 @@ network, other files and redirects, whatever the HTML asks for."""
 
 from __future__ import annotations
 
+import gc
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 
+from notifications.reports import render
 from notifications.reports.render import BUNDLED, bundled_only_fetcher, html_to_pdf
 
 
@@ -68,3 +70,44 @@ def test_the_fetcher_opens_a_bundled_file():
         assert response.read(10)
     finally:
         response.close()
+
+
+def test_rendering_pauses_the_cyclic_collector_and_restores_it():
+    seen: list[bool] = []
+    real = render.weasyprint_pdf
+
+    def spy(html: str, *, tagged: bool = True) -> render.Pdf:
+        seen.append(gc.isenabled())
+        return real(html, tagged=tagged)
+
+    assert gc.isenabled()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(render, "weasyprint_pdf", spy)
+        pdf = html_to_pdf("<p>Hello</p>")
+    assert pdf.pages == 1
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+def test_nested_and_failing_pauses_resume_the_collector_once_at_the_end():
+    def render_failing() -> None:
+        with render.cyclic_gc_paused():
+            with render.cyclic_gc_paused():
+                assert not gc.isenabled()
+            assert not gc.isenabled()  # the outer pause still holds
+            raise RuntimeError("a render failed")
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="a render failed"):
+        render_failing()
+    assert gc.isenabled()
+
+
+def test_a_pause_leaves_a_collector_that_was_off_off():
+    gc.disable()
+    try:
+        with render.cyclic_gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -179,6 +179,14 @@ def test_ombudsman_pack_tests_the_handling_against_each_principle(org, handled):
     assert "Mo Anand" in sent.who
     assert receipt.on_time is True
     assert "Receipt confirmed (Signed email link)" in text
+    # each entry reads as one line: when, what, the deadline it answered, who
+    sent_line = f"{timezone.localtime(sent.at):%-d %b %Y, %H:%M} Escalation sent (Email) \N{EN DASH} {sent.who}"
+    receipt_line = (
+        f"{timezone.localtime(receipt.at):%-d %b %Y, %H:%M} Receipt confirmed (Signed email link) "
+        f"(due {timezone.localtime(receipt.due_at):%-d %b, %H:%M}: on time) \N{EN DASH} {receipt.who}"
+    )
+    assert sent_line in text
+    assert receipt_line in text
     assert "Decision: Tell the people affected: yes" in text
     assert "ICO: initial report" in text
     assert "Apology to Pat Smith" in text
