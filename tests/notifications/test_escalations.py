@@ -427,6 +427,58 @@ def test_stale_or_duplicated_wake_ups_do_nothing(org, clock, mailbox):
     assert not Notification.objects.filter(incident=incident, state=NotificationState.ESCALATED).exists()
 
 
+def test_a_wake_up_with_a_token_that_is_not_one_does_nothing(org, clock, mailbox):
+    incident = IncidentFactory(reporter=org["reporter"])
+    timer = Timer.objects.get(incident=incident, kind=TimerKind.NOTIFICATION_SEND)
+    assert not timer_fire(timer_id=timer.pk, token="not-a-token")
+    timer.refresh_from_db()
+    assert timer.state == TimerState.PENDING
+    assert mailbox.messages == []
+
+
+def test_a_timer_whose_handler_fails_is_put_back_a_minute_and_the_sweep_goes_on(org, clock, mailbox, monkeypatch):
+    # given two incidents' first sends, due now, and a mail step that fails for the first
+    first, second = IncidentFactory(reporter=org["reporter"]), IncidentFactory(reporter=org["reporter"])
+    failing = Timer.objects.get(incident=first, kind=TimerKind.NOTIFICATION_SEND)
+    real = timers_module._handlers
+
+    def handlers():
+        table = dict(real())
+
+        def send(timer):
+            if timer.pk == failing.pk:
+                Notification.objects.filter(pk=timer.notification_id).update(last_error="half-done")
+                raise RuntimeError("the handler broke")
+            real()[TimerKind.NOTIFICATION_SEND](timer)
+
+        table[TimerKind.NOTIFICATION_SEND] = send
+        return table
+
+    monkeypatch.setattr(timers_module, "_handlers", handlers)
+
+    # when the sweep runs
+    timers_sweep()
+
+    # then the other incident's send went, and the failed one is pending again a minute on,
+    # with nothing its handler wrote kept
+    assert [m["X-BreachDesk-Incident"] for m in mailbox.messages] == [second.reference]
+    assert Notification.objects.get(incident=second).state == NotificationState.SENT
+    failing.refresh_from_db()
+    assert failing.state == TimerState.PENDING
+    assert failing.fired_at is None
+    assert failing.due_at >= timezone.now() + timedelta(seconds=59)
+    notification = Notification.objects.get(incident=first)
+    assert (notification.state, notification.last_error) == (NotificationState.SCHEDULED, "")
+
+    # and once the fault is gone it fires at its new time
+    monkeypatch.setattr(timers_module, "_handlers", real)
+    clock.shift(timedelta(seconds=61))
+    timers_sweep()
+    failing.refresh_from_db()
+    assert failing.state == TimerState.FIRED
+    assert Notification.objects.get(incident=first).state == NotificationState.SENT
+
+
 def test_a_timer_not_yet_due_does_not_fire_early(org, clock, mailbox):
     incident = report(org, clock)
     timeout = Timer.objects.get(incident=incident, kind=TimerKind.NOTIFICATION_TIMEOUT)
