@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from .db import insert_rows
 from .models import AuditChainHead, AuditCheckpoint, AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -160,7 +161,7 @@ def _append(events: list[dict[str, Any]]) -> None:
             digest = event_hash(seq=seq, occurred_at=occurred_at, prev_hash=prev, **fields)
             rows.append(AuditEvent(seq=seq, occurred_at=occurred_at, prev_hash=prev, hash=digest, **fields))
             prev = digest
-        AuditEvent.objects.bulk_create(rows)
+        insert_rows(AuditEvent, rows)
         with connection.cursor() as cursor:
             cursor.execute(f"UPDATE {_HEAD} SET seq = %s, hash = %s WHERE id = 1", [seq, prev])  # noqa: S608
 

@@ -181,6 +181,23 @@ def on_send_timer(timer: Timer) -> None:
     notification_send(notification_id=timer.notification_id)
 
 
+# What sending reads: the notification, and of the rows it joins only what the email and the
+# audit event show. Half the columns make the query half as long to build (about 0.5 ms of a
+# worker's processor per send); a test holds the send to its number of queries, so a field
+# used here and left out would show as one more.
+_FOR_SENDING = (
+    *(f.name for f in Notification._meta.concrete_fields),
+    "incident__reference",
+    "incident__category",
+    "incident__discovered_at",
+    "incident__suspected",
+    "incident__org_unit__name",
+    "recipient__username",
+    "recipient__email",
+    "escalation__snapshot",
+)
+
+
 def notification_send(*, notification_id: int | None) -> bool:
     """Send one notification if it is still waiting to go. The row lock makes a duplicated
     wake-up a no-op: one email per notification."""
@@ -188,6 +205,7 @@ def notification_send(*, notification_id: int | None) -> bool:
         notification = (
             Notification.objects.select_for_update(of=("self",), no_key=True)
             .select_related("incident__org_unit", "recipient", "escalation")
+            .only(*_FOR_SENDING)
             .get(pk=_id(notification_id))
         )
         if notification.state != NotificationState.SCHEDULED:

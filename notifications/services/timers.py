@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from breachdesk.audit import audit_batch
+from breachdesk.db import insert_rows
 from incidents.models import Incident
 
 from ..choices import TimerKind, TimerState
@@ -79,7 +80,8 @@ class TimerSpec:
 def timers_arm(*, incident: Incident, specs: list[TimerSpec]) -> list[Timer]:
     """Create several timer rows in one statement, each woken up as ``timer_arm`` does."""
     now = timezone.now()
-    timers = Timer.objects.bulk_create(
+    timers = insert_rows(
+        Timer,
         [
             Timer(
                 kind=spec.kind,
@@ -91,7 +93,7 @@ def timers_arm(*, incident: Incident, specs: list[TimerSpec]) -> list[Timer]:
                 created_at=now,
             )
             for spec in specs
-        ]
+        ],
     )
     horizon = timedelta(seconds=settings.TIMER_ETA_HORIZON_SECONDS)
     for timer in timers:
@@ -119,7 +121,9 @@ def _enqueue_fire(timer_id: int, token: str, due_at: datetime) -> None:
     try:
         # One quick retry only: the request must not wait on a broker that is down.
         timer_fire_task.apply_async(
-            (timer_id, token), eta=due_at, retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+            (timer_id, token),
+            eta=due_at if due_at > timezone.now() else None,
+            retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
         )
     except Exception:  # the broker is only a wake-up call: the sweep will fire it
         logger.warning("could not enqueue timer %s; the sweep will fire it", timer_id, exc_info=True)

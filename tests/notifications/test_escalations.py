@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from aiosmtpd.controller import Controller
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -477,6 +478,30 @@ def test_a_timer_whose_handler_fails_is_put_back_a_minute_and_the_sweep_goes_on(
     failing.refresh_from_db()
     assert failing.state == TimerState.FIRED
     assert Notification.objects.get(incident=first).state == NotificationState.SENT
+
+
+def test_a_send_reads_and_writes_in_a_fixed_number_of_statements(org, clock, mailbox, django_assert_num_queries):
+    # Sending reads only some columns of the incident, its unit, the recipient and the
+    # escalation: a field the email or the audit event uses and the query left out would
+    # be fetched on its own, one statement more.
+    incident = IncidentFactory(reporter=org["reporter"])
+    timer = Timer.objects.get(incident=incident, kind=TimerKind.NOTIFICATION_SEND)
+    # savepoint, claim (on SQLite: read, then mark fired), notification, timeout timer,
+    # notification update, audit head, audit event, audit head update, release
+    with django_assert_num_queries(9 if connection.vendor == "postgresql" else 10):
+        assert timer_fire(timer_id=timer.pk, token=str(timer.token))
+    [message] = mailbox.messages
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    assert f"Reference: {incident.reference}" in body
+    assert f"Unit: {incident.org_unit.name}" in body
+    assert "Found out: " in body
+    assert "You are told as: Line manager" in body
+    event = AuditEvent.objects.get(
+        action="notification.sent", object_id=str(Notification.objects.get(incident=incident).pk)
+    )
+    assert event.incident_ref == incident.reference
+    assert event.after["recipient"] == "manager"
+    assert audit_verify().ok
 
 
 def test_a_timer_not_yet_due_does_not_fire_early(org, clock, mailbox):
