@@ -118,7 +118,16 @@ def main() -> None:
 
     log = open(RESULTS / "datasets-worker.log", "w")  # noqa: SIM115 - closed below
     worker = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "celery"), "-A", "breachdesk", "worker", "--loglevel=INFO", "--concurrency=2"],
+        [
+            str(ROOT / ".venv" / "bin" / "celery"),
+            "-A",
+            "breachdesk",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=2",
+            "--without-mingle",
+            "--without-gossip",
+        ],
         cwd=ROOT,
         env={**os.environ, "LOG_LEVEL": "INFO"},
         stdout=log,

@@ -144,8 +144,10 @@ def main() -> None:
 
     def start(kind: str) -> subprocess.Popen[bytes]:
         cmd = [str(VENV / "celery"), "-A", "breachdesk", kind, "--loglevel=WARNING"]
-        cmd += (
-            [f"--concurrency={args.concurrency}"] if kind == "worker" else ["--schedule", str(logs / "beat-schedule")]
+        cmd += (  # as the Procfile runs them, with this run's concurrency and schedule file
+            [f"--concurrency={args.concurrency}", "--without-mingle", "--without-gossip"]
+            if kind == "worker"
+            else ["--schedule", str(logs / "beat-schedule")]
         )
         return subprocess.Popen(
             cmd,
