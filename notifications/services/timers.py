@@ -152,12 +152,13 @@ def timers_cancel(
 def timer_fire(*, timer_id: int, token: str) -> bool:
     """The ETA path: fire this timer if it is still pending, due, and armed with ``token``."""
     try:
+        wanted = int(timer_id)
         armed = _TOKEN.get_db_prep_value(uuid.UUID(str(token)), connection)
-    except ValueError:
-        return False  # not a token this service ever issued
+    except (TypeError, ValueError):
+        return False  # not a timer and token this service ever issued
     with transaction.atomic():
         timer = _claim(
-            "id = %s AND state = %s AND token = %s AND due_at <= %s", [int(timer_id), TimerState.PENDING.value, armed]
+            "id = %s AND state = %s AND token = %s AND due_at <= %s", [wanted, TimerState.PENDING.value, armed]
         )
         if timer is None:
             return False  # stale, already fired, not yet due, or being fired by the sweep

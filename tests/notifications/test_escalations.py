@@ -428,10 +428,12 @@ def test_stale_or_duplicated_wake_ups_do_nothing(org, clock, mailbox):
     assert not Notification.objects.filter(incident=incident, state=NotificationState.ESCALATED).exists()
 
 
-def test_a_wake_up_with_a_token_that_is_not_one_does_nothing(org, clock, mailbox):
+def test_a_wake_up_with_a_token_or_id_that_is_not_one_does_nothing(org, clock, mailbox):
     incident = IncidentFactory(reporter=org["reporter"])
     timer = Timer.objects.get(incident=incident, kind=TimerKind.NOTIFICATION_SEND)
     assert not timer_fire(timer_id=timer.pk, token="not-a-token")
+    assert not timer_fire(timer_id="not-a-number", token=str(timer.token))  # type: ignore[arg-type]
+    assert not timer_fire(timer_id=None, token=str(timer.token))  # type: ignore[arg-type]
     timer.refresh_from_db()
     assert timer.state == TimerState.PENDING
     assert mailbox.messages == []
