@@ -5,14 +5,19 @@ statement took longer than PostgreSQL took to run it: compiling one row's INSERT
 ``bulk_create`` cost about 0.5 ms of a worker's processor, writing it out about 0.1 ms
 (docs/benchmarks.md, section 2). ``insert_rows`` writes the same INSERT by hand, with each
 value prepared by its own field exactly as the ORM prepares it (``pre_save`` and
-``get_db_prep_save``), so what is stored is the same. Anything else goes through the ORM."""
+``get_db_prep_save``), so what is stored is the same. Anything else goes through the ORM.
+
+``execute_committed`` runs a statement that must be committed at once, apart from the
+transaction the caller is in."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
@@ -48,3 +53,56 @@ def insert_rows(model: type[M], objs: Sequence[M]) -> list[M]:
         obj._state.adding = False
         obj._state.db = connection.alias
     return list(objs)
+
+
+class _Side(threading.local):
+    raw: Any = None  # this thread's own DB-API connection, in autocommit
+
+
+_side = _Side()
+_side_all: list[Any] = []  # every thread's, to close them all (tests, before the database is dropped)
+_side_lock = threading.Lock()
+
+
+def execute_committed(sql: str, params: Sequence[Any]) -> bool:
+    """Run one statement on a second connection to the same PostgreSQL database, in
+    autocommit, so that it is committed as soon as this returns, whatever becomes of the
+    transaction the caller is in (a worker killed before its commit, say). Returns False,
+    and runs nothing, on any other database: with SQLite's single writer a second
+    connection would wait for the caller's own transaction. A connection that has failed is
+    replaced once; a second failure propagates.
+
+    The connection is the backend's own (psycopg), opened with the default connection's
+    settings as they are now, and kept for the thread's next call: not a Django connection,
+    so it is never closed at the end of a request or task, and any thread may close it."""
+    default = connections[DEFAULT_DB_ALIAS]
+    if default.vendor != "postgresql":
+        return False
+    for attempt in (1, 2):
+        if _side.raw is None:
+            raw = default.get_new_connection(default.get_connection_params())
+            raw.autocommit = True
+            with _side_lock:
+                _side_all.append(raw)
+            _side.raw = raw
+        try:
+            with _side.raw.cursor() as cursor:
+                cursor.execute(sql, params)
+            return True
+        except default.Database.Error:  # type: ignore[attr-defined]  # the driver's own errors
+            close_side_connections(only=_side.raw)
+            if attempt == 2:
+                raise
+    return False  # pragma: no cover - the loop returns or raises
+
+
+def close_side_connections(*, only: Any = None) -> None:
+    """Close the connections ``execute_committed`` opened (every thread's, or ``only``)."""
+    with _side_lock:
+        closing = [raw for raw in _side_all if only is None or raw is only]
+        _side_all[:] = [raw for raw in _side_all if raw not in closing]
+    for raw in closing:
+        with contextlib.suppress(Exception):  # a connection already gone: nothing to close
+            raw.close()
+    if only is None or _side.raw is only:
+        _side.raw = None

@@ -214,6 +214,23 @@ class Notification(models.Model):
         return f"{self.incident_id} step {self.step} -> {self.recipient_id} ({self.state})"
 
 
+class MailReceipt(models.Model):
+    """An email the mail server accepted, recorded the moment it said so and committed at
+    once, apart from the transaction that sends it (services/delivery.py). A worker that dies
+    between the mail server's answer and its own commit leaves this row behind; the send
+    that runs again finds it and records the notification as sent without sending the
+    message a second time. Never changed."""
+
+    message_id = models.CharField(max_length=255, unique=True)
+    # No foreign key constraint: the row is written on a second database connection while
+    # the sending transaction holds the notification, and must not depend on that transaction.
+    notification = models.ForeignKey(Notification, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    accepted_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.message_id} accepted {self.accepted_at:%Y-%m-%d %H:%M:%S}"
+
+
 class Approval(models.Model):
     """A step an approver must release (PC02-8: the Chief decides whether to escalate)."""
 

@@ -28,6 +28,16 @@ def _fresh_local_cache() -> None:
             cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _side_connections_closed() -> Any:
+    """Connections opened apart from Django's (``breachdesk.db.execute_committed``) are closed
+    after each test: PostgreSQL will not drop the test database while one is open."""
+    yield
+    from breachdesk.db import close_side_connections
+
+    close_side_connections()
+
+
 @pytest.fixture
 def org(db: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, User]:
     """The demo organisation of API.md, created by the real seed_demo command."""

@@ -10,7 +10,7 @@ import logging
 import smtplib
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,15 +18,16 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from breachdesk.audit import audit_record
+from breachdesk.db import execute_committed
 
 from ..choices import NotificationPurpose, NotificationState, TimerKind
-from ..models import Notification, Timer
+from ..models import MailReceipt, Notification, Timer
 from .timers import _id, timer_arm
 
 logger = logging.getLogger(__name__)
@@ -211,20 +212,23 @@ def notification_send(*, notification_id: int | None) -> bool:
         if notification.state != NotificationState.SCHEDULED:
             return False
         notification.attempts += 1
+        message_id = _message_id(notification, reminder=False)
+        already = _accepted_at(message_id)
         try:
-            if not notification.recipient.email:
-                raise ValueError("recipient has no email address")
-            deliver(build_message(notification))
+            if already is None:
+                if not notification.recipient.email:
+                    raise ValueError("recipient has no email address")
+                deliver(build_message(notification))
         except Exception as exc:
             _send_failed(notification, exc)
             return False
-        now = timezone.now()
+        accepted_at = already or _receipt(message_id, notification)
         notification.state = NotificationState.SENT
-        notification.sent_at = now
+        notification.sent_at = accepted_at
         notification.last_error = ""
         step = _step(notification)
         if notification.ack_required and step is not None:
-            notification.due_at = now + timedelta(seconds=step["ack_timeout_s"])
+            notification.due_at = accepted_at + timedelta(seconds=step["ack_timeout_s"])
             timer_arm(
                 kind=TimerKind.NOTIFICATION_TIMEOUT,
                 incident=notification.incident,
@@ -244,6 +248,7 @@ def notification_send(*, notification_id: int | None) -> bool:
                 "purpose": notification.purpose,
                 "channel": notification.channel,
                 "attempt": notification.attempts,
+                **_not_sent_again(already),
             },
         )
     return True
@@ -305,8 +310,11 @@ def notification_remind(*, notification_id: int | None) -> bool:
         )
         if notification.state != NotificationState.SENT:
             return False
+        message_id = _message_id(notification, reminder=True)
+        already = _accepted_at(message_id)
         try:
-            deliver(build_message(notification, reminder=True))
+            if already is None:
+                deliver(build_message(notification, reminder=True))
         except Exception as exc:
             logger.warning("reminder for notification %s failed: %s", notification.pk, type(exc).__name__)
             audit_record(
@@ -318,6 +326,8 @@ def notification_remind(*, notification_id: int | None) -> bool:
                 after={"error": f"{type(exc).__name__}: {exc}"[:500]},
             )
             return False
+        if already is None:
+            _receipt(message_id, notification)
         notification.reminders_sent += 1
         notification.save(update_fields=["reminders_sent"])
         audit_record(
@@ -326,6 +336,61 @@ def notification_remind(*, notification_id: int | None) -> bool:
             object_type="notification",
             object_id=notification.pk,
             incident_ref=notification.incident.reference,
-            after={"reminder": notification.reminders_sent},
+            after={"reminder": notification.reminders_sent, **_not_sent_again(already)},
         )
     return True
+
+
+# --- Receipts: the mail server's "accepted", kept whatever happens to the transaction ----
+#
+# An SMTP send and a database commit cannot be one step. Were a worker to die after the
+# mail server accepted a message and before the transaction recording it committed, the
+# notification would still be waiting to go and be sent again. So the moment the server
+# accepts a message, its Message-ID is committed on a second connection (one short
+# INSERT); a send that runs again finds it there and records the notification as sent,
+# with the time the server accepted it, without sending anything. What is left is the
+# time between the server's answer and that INSERT reaching the database: microseconds,
+# not a whole transaction. On SQLite (one writer, one process) the receipt is written in
+# the sending transaction and shares its fate.
+
+_RECEIPTS = MailReceipt._meta.db_table
+_ACCEPTED_AT = MailReceipt._meta.get_field("accepted_at")
+
+
+def _accepted_at(message_id: str) -> datetime | None:
+    """When the mail server accepted ``message_id``, if it ever did."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT accepted_at FROM {_RECEIPTS} WHERE message_id = %s", [message_id])  # noqa: S608
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    value = _ACCEPTED_AT.to_python(row[0])
+    if value is not None and timezone.is_naive(value):  # SQLite gives the stored UTC back naive
+        value = timezone.make_aware(value, UTC)
+    return value
+
+
+def _receipt(message_id: str, notification: Notification) -> datetime:
+    """Record that the mail server has just accepted ``message_id``; returns when."""
+    now = timezone.now()
+    accepted_at = _ACCEPTED_AT.get_db_prep_value(now, connection)
+    sql = (  # fixed SQL; every value is a parameter
+        f"INSERT INTO {_RECEIPTS} (message_id, notification_id, accepted_at) VALUES (%s, %s, %s) "  # noqa: S608
+        "ON CONFLICT (message_id) DO NOTHING"
+    )
+    params = [message_id, notification.pk, accepted_at]
+    try:
+        if execute_committed(sql, params):
+            return now
+    except Exception:  # the database is unreachable from here: keep the receipt with the send
+        logger.warning("could not record the receipt of %s apart from its send", message_id, exc_info=True)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    return now
+
+
+def _not_sent_again(accepted_at: datetime | None) -> dict[str, Any]:
+    """What the audit event adds when a message was found already accepted."""
+    if accepted_at is None:
+        return {}
+    return {"not_sent_again": "the mail server had already accepted it", "accepted_at": accepted_at.isoformat()}

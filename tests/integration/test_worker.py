@@ -10,6 +10,7 @@ Run with REDIS_URL (and DATABASE_URL for PostgreSQL) set, as .ci/run does:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -17,6 +18,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -26,13 +28,14 @@ from django.test import Client
 from django.utils import timezone
 
 from breachdesk.audit import audit_verify
+from breachdesk.models import AuditChainHead, AuditEvent
 from incidents.models import Incident
 from notifications.choices import DeadlineState, NotificationState, TimerKind, TimerState
-from notifications.models import Deadline, EscalationStep, Notification, Timer
+from notifications.models import Deadline, EscalationStep, MailReceipt, Notification, Timer
 from notifications.tasks import timer_fire_task, timers_sweep_task
 from tests.factories import IncidentFactory
 
-from .conftest import wait_until
+from .conftest import database_url, wait_until
 
 pytestmark = [
     pytest.mark.integration,
@@ -272,8 +275,9 @@ def test_kill_9_mid_send_loses_and_duplicates_nothing(org, celery_stack, mailbox
 def test_kill_9_right_after_reporting_loses_nothing(org, celery_stack, mailbox):
     """Wherever the kill lands, nothing is lost. An email and a database commit cannot be
     one atomic step, though: a worker killed after the SMTP server accepted a message but
-    before its transaction committed sends that message again when the row is fired anew
-    (at least once). With one process sending, at most one message can be in that window."""
+    before the receipt of it reached the database (microseconds; the test above covers a
+    kill after it) sends that message again when the row is fired anew (at least once).
+    With one process sending, at most one message can be in that window."""
     worker, _beat = celery_stack.up()  # solo: one send at a time
 
     # when ten incidents are reported and the worker is killed -9 at once
@@ -299,6 +303,70 @@ def test_kill_9_right_after_reporting_loses_nothing(org, celery_stack, mailbox):
         assert (received[pk], before[pk]) == (2, 1), f"notification {pk}: {received[pk]} emails, {before[pk]} before"
     rows = Notification.objects.filter(pk__in=expected)
     assert {(n.state, n.attempts) for n in rows} == {(NotificationState.SENT, 1)}
+    assert audit_verify().ok
+
+
+@contextlib.contextmanager
+def audit_chain_held() -> Iterator[Any]:
+    """Hold the audit chain's head row from a connection of the test's own, as a writer in
+    another process would: everyone else who records a change waits until it is let go."""
+    import psycopg2
+
+    held = psycopg2.connect(database_url())
+    try:
+        with held.cursor() as cursor:
+            cursor.execute(f"SELECT seq FROM {AuditChainHead._meta.db_table} WHERE id = 1 FOR UPDATE")
+        yield held
+    finally:
+        held.rollback()
+        held.close()
+
+
+def sessions_waiting_for_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def test_kill_9_after_the_mail_server_accepted_sends_nothing_twice(org, celery_stack, mailbox):
+    """The window an at-least-once send leaves open: the mail server has the message, the
+    worker dies before its transaction commits. The receipt, committed apart the moment the
+    server answered, is found by the send that runs again: one email, recorded as sent."""
+    gate = SmtpGate(allow=0)
+    mailbox.handle_RCPT = gate.handle_RCPT
+    worker, _beat = celery_stack.up()
+    incident = IncidentFactory(reporter=org["reporter"])
+    first = first_notification(incident)
+    wait_until(lambda: gate.held >= 1, timeout=EMAIL_WAIT, what="the worker to start sending")
+
+    # when the server accepts the message while the worker cannot record it (the audit chain
+    # is held elsewhere), and the worker is killed -9 there
+    with audit_chain_held():
+        gate.open()
+        wait_until(lambda: notification_ids(mailbox), timeout=EMAIL_WAIT, what="the mail server to accept it")
+        receipt = wait_until(
+            lambda: MailReceipt.objects.filter(notification_id=first.pk).first(), timeout=10, what="the receipt"
+        )
+        wait_until(sessions_waiting_for_a_lock, timeout=10, what="the worker to wait for the audit chain")
+        worker.kill9()
+    first.refresh_from_db()
+    assert (first.state, first.sent_at) == (NotificationState.SCHEDULED, None)  # its transaction is gone
+
+    # then the new worker records it as sent when the server accepted it, and sends nothing
+    celery_stack.start_worker()
+    wait_until(
+        lambda: first_notification(incident).state == NotificationState.SENT,
+        timeout=EMAIL_WAIT,
+        what="the notification to be recorded as sent",
+    )
+    time.sleep(SETTLE)
+    assert notification_ids(mailbox) == [str(first.pk)]
+    first.refresh_from_db()
+    assert (first.sent_at, first.attempts) == (receipt.accepted_at, 1)
+    event = AuditEvent.objects.get(action="notification.sent", object_id=str(first.pk))
+    assert event.after["not_sent_again"] == "the mail server had already accepted it"
     assert audit_verify().ok
 
 
