@@ -16,23 +16,46 @@ from aiosmtpd.controller import Controller
 ACK_LINK = re.compile(r"https?://\S+/ack/[^/\s]+/")
 
 
+HEADER = {
+    name: re.compile(rb"^" + name + rb":[ \t]*(\S+)", re.IGNORECASE | re.MULTILINE)
+    for name in (rb"X-BreachDesk-Notification", rb"Message-ID")
+}
+ACK_LINK_BYTES = re.compile(rb"https?://\S+/ack/[^/\s]+/")
+
+
+def fields_of(content: bytes) -> tuple[str, str, str]:
+    """(notification id, Message-ID, ack link or -) of one message. The headers and the
+    plain-text part are read off the raw bytes: BreachDesk's emails carry both headers
+    unfolded and their text 8-bit, link whole on its line. Parsing every message with the
+    email package cost the sink about 4 ms a message, a tenth of the two cores under the
+    escalation benchmark, taken from the service it measures. A message the fast path
+    cannot read is parsed in full."""
+    head, _, body = content.partition(b"\r\n\r\n")
+    found = [HEADER[name].search(head) for name in HEADER]
+    link = ACK_LINK_BYTES.search(body)
+    if all(found) and (link is not None or b"/ack/" not in body):
+        nid, mid = (m[1].decode() for m in found if m is not None)
+        return nid, mid, link[0].decode() if link else "-"
+    return parsed_fields(content)
+
+
+def parsed_fields(content: bytes) -> tuple[str, str, str]:
+    message = message_from_bytes(content, policy=policy.default)
+    body = message.get_body(preferencelist=("plain",))
+    link = ACK_LINK.search(body.get_content()) if body is not None else None
+    return str(message["X-BreachDesk-Notification"]), str(message["Message-ID"]), link[0] if link else "-"
+
+
 class Sink:
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        body = message.get_body(preferencelist=("plain",))
-        link = ACK_LINK.search(body.get_content()) if body is not None else None
-        fields = (
-            message["X-BreachDesk-Notification"],
-            message["Message-ID"],
-            ",".join(envelope.rcpt_tos),
-            link[0] if link else "-",
-        )
+        nid, mid, link = fields_of(envelope.content)
+        line = "\t".join((nid, mid, ",".join(envelope.rcpt_tos), link)) + "\n"
         with self.lock:
-            self.out.write("\t".join(str(f) for f in fields) + "\n")
+            self.out.write(line)
             self.out.flush()
         return "250 OK"
 
