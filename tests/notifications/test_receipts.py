@@ -146,3 +146,24 @@ def test_a_failed_send_records_no_receipt(org, clock, mailbox, settings):
     assert (notification.state, notification.attempts) == (NotificationState.SCHEDULED, 1)
     assert notification.last_error
     assert not MailReceipt.objects.filter(notification_id=notification.pk).exists()
+
+
+def test_a_send_with_a_receipt_already_recorded_is_not_sent(org, clock, mailbox):
+    # given a receipt from an earlier attempt, on either database
+    incident = IncidentFactory(reporter=org["reporter"])
+    timer = send_timer(incident)
+    notification = Notification.objects.get(incident=incident)
+    accepted_at = timezone.now() - timedelta(seconds=30)
+    MailReceipt.objects.create(
+        message_id=f"<breachdesk.n{notification.pk}.send@testserver>",
+        notification=notification,
+        accepted_at=accepted_at,
+    )
+
+    assert timer_fire(timer_id=timer.pk, token=str(timer.token))
+
+    assert mailbox.messages == []
+    notification.refresh_from_db()
+    assert (notification.state, notification.sent_at) == (NotificationState.SENT, accepted_at)
+    event = AuditEvent.objects.get(action="notification.sent", object_id=str(notification.pk))
+    assert event.after["accepted_at"] == accepted_at.isoformat()
