@@ -19,8 +19,16 @@ from django.utils import timezone
 from breachdesk.choices import ControlSubject
 from breachdesk.models import AuditEvent, ControlCheck, OrgUnit, Profile
 from breachdesk.selectors import scope_for_user
-from notifications.choices import SHORT_TITLES, DeadlineCode, DeadlineState
-from notifications.models import Deadline, IcoSubmission, Notification
+from breachdesk.templatetags.govuk import role_labels
+from notifications.choices import (
+    OPEN_NOTIFICATION_STATES,
+    SHORT_TITLES,
+    ApprovalState,
+    DeadlineCode,
+    DeadlineState,
+    NotificationState,
+)
+from notifications.models import Approval, Deadline, IcoSubmission, Notification
 from riskassess.choices import DecisionKind, Level
 from riskassess.models import AssessedDataSet, RiskAssessment
 from riskassess.selectors import current_decisions
@@ -330,6 +338,7 @@ def closure_missing(incident: Incident) -> list[Missing]:
                         "The decision was to involve the police, but telling them is not recorded",
                     )
                 )
+    out.extend(Missing(PlanElement.NOTIFICATION, m) for m in chain_missing(incident))
     tracker = TrackerFormVersion.objects.filter(incident=incident).order_by("-version").first()
     if tracker is None:
         out.append(Missing(PlanElement.EVALUATION, "The Security Incident Tracker Form is not started"))
@@ -341,6 +350,31 @@ def closure_missing(incident: Incident) -> list[Missing]:
         out.append(Missing(PlanElement.EVALUATION, "No lessons learned are recorded"))
     if not Action.objects.filter(incident=incident, kind=ActionKind.IMPROVEMENT).exists():
         out.append(Missing(PlanElement.EVALUATION, "No improvement action is recorded"))
+    return out
+
+
+def chain_missing(incident: Incident) -> list[str]:
+    """What the escalation chain and the clocks still wait for (PC02-9: every receipt
+    confirmed). An incident closed with any of these open would go on sending reminders and
+    escalating to alternates about a closed incident, or leave a receipt nobody confirmed."""
+    out = []
+    waiting = (
+        Notification.objects.filter(incident=incident, ack_required=True, state__in=OPEN_NOTIFICATION_STATES)
+        .select_related("recipient")
+        .order_by("step", "id")
+    )
+    for n in waiting:
+        who = f"{n.recipient.get_full_name() or n.recipient.get_username()} ({role_labels(n.role)})"
+        if n.state == NotificationState.SCHEDULED:
+            out.append(f"{who} is still to be told")
+        else:
+            out.append(f"{who} has not confirmed receipt: confirm it, or record the phone call")
+    for approval in Approval.objects.filter(incident=incident, state=ApprovalState.PENDING).order_by("step", "id"):
+        approver = role_labels(approval.approver_role) or "approver"
+        out.append(f"Step {approval.step} of the escalation waits for a decision by the {approver}")
+    running = Deadline.objects.filter(incident=incident, state=DeadlineState.PENDING, due_at__isnull=False)
+    for deadline in running.order_by("due_at", "id"):  # a clock waiting for its event to start is not running
+        out.append(f"The clock “{DeadlineCode(deadline.code).label}” is still running: meet it or record why not")
     return out
 
 

@@ -19,6 +19,7 @@ from incidents.models import Incident
 from incidents.services import incident_report
 from riskassess.services import decision_record, risk_assessment_create
 
+from .incidents.test_plan import confirm_the_chain
 from .riskassess.test_services import JTRACK
 from .test_browser import Session, async_unsafe_allowed, chromium, shot  # noqa: F401 - pytest fixtures
 
@@ -116,6 +117,13 @@ def test_walk_an_incident_through_the_four_elements_to_closure(
     page.locator("#id_improvement-due_on").fill((timezone.localdate() + timedelta(days=14)).strftime("%d/%m/%Y"))
     page.locator("form[action$='/actions/improvement/new/'] button").click()
     expect(page.get_by_role("table", name="Improvement actions")).to_contain_text("Disable autocomplete")
+    # The escalation chain is part of the notification element: its receipts and the
+    # Chief Officer's decision on the national list (they have their own pages and tests).
+    status = page.locator("#status-panel")
+    expect(status).to_contain_text("Mo Anand (Line manager) is still to be told")
+    expect(status).to_contain_text("The clock “Line manager informed (within 1 hour)” is still running")
+    confirm_the_chain(incident)
+    isim.goto(url)
     expect(page.locator("#status-panel")).to_contain_text("Everything the closing checks ask for is recorded")
     page.get_by_role("button", name="Mark as contained").click()
     expect(page.get_by_text("The incident is now contained.")).to_be_visible()

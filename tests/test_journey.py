@@ -87,9 +87,10 @@ def test_the_whole_journey(chromium: Browser, live_server: object, org: dict[str
     context.close()
     assert _states(incident)["manager_informed"] == DeadlineState.MET
 
-    # 3. The ISR, ISIM and Chief Officer are told; the Chief confirms and approves the list.
+    # 3. The ISR, ISIM, Chief Officer and SCS member are told; the Chief confirms and
+    # approves the list. (Every receipt is confirmed before the incident can close.)
     timers_sweep()
-    for username in ("isr", "isim"):
+    for username in ("isr", "isim", "scs"):
         note = Notification.objects.get(incident=incident, recipient=org[username], step=2)
         notification_acknowledge(notification_id=note.pk, by=org[username], method=AckMethod.IN_APP)
     chief = Session(chromium, base, "chief")

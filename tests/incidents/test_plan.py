@@ -21,8 +21,10 @@ from incidents.services import (
     root_cause_record,
     tracker_form_update,
 )
-from notifications.models import Deadline
+from notifications.models import Approval, Deadline, Notification, Timer
 from notifications.services.deadlines import ico_submission_record
+from notifications.services.escalations import approval_decide, notification_acknowledge
+from notifications.services.timers import timers_sweep
 from riskassess.services import decision_record, risk_assessment_create
 from tests.factories import IncidentFactory
 from tests.riskassess.test_services import JTRACK
@@ -99,8 +101,32 @@ def make_ready_to_close(org, incident, *, skip=()):
             owner=org["manager"],
             due_on=timezone.localdate() + timedelta(days=30),
         )
+    if "receipts" not in skip:
+        confirm_the_chain(incident)
     incident.refresh_from_db()
     return incident
+
+
+def confirm_the_chain(incident, *, approve=False):
+    """Every recipient confirms in the app, step after step, and each approval is decided
+    (by default: the national list is not needed), until the chain waits for nothing."""
+    for _ in range(10):
+        waiting = list(
+            Notification.objects.filter(incident=incident, ack_required=True, state__in=["scheduled", "sent"])
+        )
+        pending = list(Approval.objects.filter(incident=incident, state="pending"))
+        if not waiting and not pending:
+            return
+        for n in waiting:
+            notification_acknowledge(notification_id=n.pk, by=n.recipient, method="in_app")
+        for approval in pending:
+            approval_decide(
+                approval_id=approval.pk,
+                by=approval.approvers.order_by("pk").first(),
+                approve=approve,
+                reason="" if approve else "Contained within the unit; no national escalation needed.",
+            )
+    raise AssertionError("the chain did not settle")
 
 
 # --- lifecycle -----------------------------------------------------------------------------
@@ -227,6 +253,53 @@ def test_closing_is_refused_with_what_is_missing(org, incident, skip, message):
     assert message in messages
     assert Incident.objects.get(pk=incident.pk).status == "under_investigation"
     assert not AuditEvent.objects.filter(action="incident.status_changed", after__status="closed").exists()
+
+
+NATIONAL_CLOCK_RUNNING = (
+    "The clock “National list informed by the Chief Officer (within 1 hour)” is still running: "
+    "meet it or record why not"
+)
+
+
+def test_closing_waits_for_every_receipt_approval_and_clock(org, incident, mailbox):
+    # given an incident handled properly whose line manager was emailed and has not confirmed
+    timers_sweep()
+    incident = make_ready_to_close(org, incident, skip={"receipts"})
+    [first] = Notification.objects.filter(incident=incident)
+    assert (first.recipient, first.state) == (org["manager"], "sent")
+    manager = f"{org['manager'].get_full_name()} (Line manager)"
+    # when the Chief Officer tries to close it, then the receipt and its clock are missing
+    assert [m.message for m in closure_missing(incident)] == [
+        f"{manager} has not confirmed receipt: confirm it, or record the phone call",
+        "The clock “Line manager informed (within 1 hour)” is still running: meet it or record why not",
+    ]
+    with pytest.raises(ValidationError, match="has not confirmed receipt") as excinfo:
+        incident_transition(incident=incident, actor=org["chief"], target="closed")
+    assert excinfo.value.message_dict["status"][0] == "The incident cannot be closed yet:"
+    assert Incident.objects.get(pk=incident.pk).status == "under_investigation"
+    # when the manager confirms, the next step is told, and the Chief Officer's decision on
+    # the national list is awaited once they confirm too
+    notification_acknowledge(notification_id=first.pk, by=org["manager"], method="in_app")
+    timers_sweep()
+    unconfirmed = "has not confirmed receipt: confirm it, or record the phone call"
+    assert [m.message for m in closure_missing(incident)] == [
+        f"Isla Reid (Information Security Representative) {unconfirmed}",
+        f"Ian Sim (Information Security Incident Manager) {unconfirmed}",
+        f"Cath Oduya (Chief Officer) {unconfirmed}",
+        f"Sam Clarke (Senior Civil Service member) {unconfirmed}",
+    ]
+    for n in Notification.objects.filter(incident=incident, state="sent"):
+        notification_acknowledge(notification_id=n.pk, by=n.recipient, method="in_app")
+    assert [m.message for m in closure_missing(incident)] == [
+        "Step 3 of the escalation waits for a decision by the Chief Officer",
+        NATIONAL_CLOCK_RUNNING,
+    ]
+    # when they record that the national list is not needed, the incident closes
+    confirm_the_chain(incident)
+    assert closure_missing(incident) == []
+    assert incident_transition(incident=incident, actor=org["chief"], target="closed").status == "closed"
+    # and nothing is left to fire about it: no reminder or escalation follows the closure
+    assert not Timer.objects.filter(incident=incident, state="pending").exists()
 
 
 def test_an_open_containment_action_blocks_closing(org, incident):
