@@ -1,15 +1,18 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.http import HttpRequest
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
 
+from .admin_audit import AuditedAdmin
+from .audit import audit_record
 from .models import Alternate, AuditEvent, ControlCheck, OrgUnit, Profile, RoleAssignment
 
 User = get_user_model()
 
 
 @admin.register(OrgUnit)
-class OrgUnitAdmin(admin.ModelAdmin):
+class OrgUnitAdmin(AuditedAdmin):
     list_display = ["code", "name", "level", "parent", "path"]
     list_filter = ["level"]
     search_fields = ["code", "name"]
@@ -41,12 +44,29 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class PersonAdmin(UserAdmin):
+class PersonAdmin(AuditedAdmin, UserAdmin):  # type: ignore[misc]
     inlines = [ProfileInline, RoleInline, AlternateInline]
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        """The password page saves outside save_model: audit that the password changed (or
+        was disabled), never the password or its hash."""
+        with transaction.atomic():
+            before = User.objects.filter(pk=id).values_list("password", flat=True).first() if id.isdigit() else None
+            response = super().user_change_password(request, id, form_url)
+            user = User.objects.filter(pk=id).first() if before is not None else None
+            if user is not None and user.password != before:
+                audit_record(
+                    actor=request.user,
+                    action="user.password_changed",
+                    object_type="user",
+                    object_id=user.pk,
+                    after={"usable": user.has_usable_password(), "via": "admin"},
+                )
+        return response
 
 
 @admin.register(RoleAssignment)
-class RoleAssignmentAdmin(admin.ModelAdmin):
+class RoleAssignmentAdmin(AuditedAdmin):
     list_display = ["user", "role", "unit"]
     list_filter = ["role", "unit__level"]
     search_fields = ["user__username", "unit__code"]

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
+from breachdesk.admin_audit import AuditedAdmin
+
 from .models import Approval, Deadline, Escalation, EscalationPolicy, EscalationStep, IcoSubmission, Notification, Timer
 
 
@@ -11,9 +13,10 @@ class StepInline(admin.StackedInline):
 
 
 @admin.register(EscalationPolicy)
-class EscalationPolicyAdmin(admin.ModelAdmin):
-    """Policies are configuration: editable here. A running escalation keeps the snapshot
-    it started with, so an edit only affects incidents reported afterwards."""
+class EscalationPolicyAdmin(AuditedAdmin):
+    """Policies are configuration: editable here, every change audited. A running
+    escalation keeps the snapshot it started with, so an edit only affects incidents
+    reported afterwards."""
 
     list_display = ["name", "is_default"]
     inlines = [StepInline]
