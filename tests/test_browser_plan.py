@@ -122,6 +122,7 @@ def test_walk_an_incident_through_the_four_elements_to_closure(
     status = page.locator("#status-panel")
     expect(status).to_contain_text("Mo Anand (Line manager) is still to be told")
     expect(status).to_contain_text("The clock “Line manager informed (within 1 hour)” is still running")
+    shot(page, "plan-02a-chain-still-waiting")
     confirm_the_chain(incident)
     isim.goto(url)
     expect(page.locator("#status-panel")).to_contain_text("Everything the closing checks ask for is recorded")
